@@ -1,0 +1,372 @@
+"""The sealed file format shared by backups and the local vault (spec: docs/format.md).
+
+A text file: a magic line with the version, ``key: value`` header lines, a blank line, the
+ciphertext in base64 lines, and an end line carrying a SHA-256 of everything before it::
+
+    otpsync-backup v1
+    kind: backup
+    device-id: 6f1c…
+    …
+    payload-bytes: 1234
+
+    q8Jx…(base64, 76 columns)
+    end sha256=9c2e…
+
+passphrase --Argon2id(kdf-salt, params)--> master key (cached per salt+params: one KDF per
+device, not per file) --HKDF-SHA256(hkdf-salt)--> file key --AES-256-GCM(nonce, AAD=header)-->
+payload. The end line's plain checksum tells accidental damage and truncation apart from a
+wrong passphrase; ``key-check`` tells a wrong passphrase apart from tampering.
+
+Readers check size, syntax and KDF bounds before spending any work.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from daemon.errors import (
+    DamagedFile,
+    FileTooLarge,
+    KdfOutOfBounds,
+    NotABackup,
+    TruncatedFile,
+    UnsupportedVersion,
+    WrongPassphrase,
+)
+
+MAGIC = "otpsync-backup"
+VERSION = 1
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_HEADER_LINES = 32
+MAX_HEADER_LINE = 256
+BODY_COLUMNS = 76
+KINDS = ("backup", "vault")
+DEVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+# What readers will spend: an attacker's file must not make us allocate 4 GiB or spin for minutes.
+KDF_MEMORY_KIB = (8, 1024 * 1024)  # up to 1 GiB
+KDF_ITERATIONS = (1, 10)
+KDF_LANES = (1, 16)
+SALT_BYTES = 16
+NONCE_BYTES = 12
+KEY_CHECK_BYTES = 16
+GCM_TAG_BYTES = 16
+
+_HEADER_KEYS = (
+    "kind",
+    "device-id",
+    "device",
+    "created",
+    "kdf",
+    "kdf-memory-kib",
+    "kdf-iterations",
+    "kdf-lanes",
+    "kdf-salt",
+    "key-check",
+    "hkdf-salt",
+    "cipher",
+    "nonce",
+    "payload-bytes",
+)
+_END_RE = re.compile(rb"\Aend sha256=([0-9a-f]{64})\n\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class KdfParams:
+    """Argon2id costs. Defaults cost ~0.3 s on a 2-core machine (see bench/)."""
+
+    memory_kib: int = 128 * 1024
+    iterations: int = 2
+    lanes: int = 4
+
+    def check(self) -> None:
+        """Refuse parameters outside what we are willing to spend or Argon2 accepts."""
+        for name, value, (low, high) in (
+            ("memory", self.memory_kib, KDF_MEMORY_KIB),
+            ("iterations", self.iterations, KDF_ITERATIONS),
+            ("lanes", self.lanes, KDF_LANES),
+        ):
+            if not low <= value <= high:
+                raise KdfOutOfBounds(
+                    f"KDF {name} {value} is out of bounds ({low}–{high}"
+                    f"{' KiB' if name == 'memory' else ''}); refusing to derive a key"
+                )
+        if self.memory_kib < 8 * self.lanes:
+            raise KdfOutOfBounds("KDF memory must be at least 8 KiB per lane")
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The authenticated, unencrypted part of a file: enough to decide whether to open it."""
+
+    kind: str
+    device_id: str
+    device: str
+    created: datetime
+    kdf: KdfParams
+    kdf_salt: bytes
+    key_check: bytes
+    hkdf_salt: bytes
+    nonce: bytes
+    payload_bytes: int
+
+
+class MasterKeys:
+    """Master keys for one passphrase, cached by (KDF salt, params).
+
+    Each device seals every file with its own stable KDF salt, so opening 100 backups from two
+    devices costs two Argon2 runs. ``kdf_runs`` counts them, for the benchmarks.
+    """
+
+    def __init__(self, passphrase: str, *, max_entries: int = 64) -> None:
+        self._passphrase = passphrase.encode("utf-8")
+        self._cache: OrderedDict[tuple[bytes, KdfParams], bytes] = OrderedDict()
+        self._max = max_entries
+        self.kdf_runs = 0
+
+    def master_key(self, salt: bytes, params: KdfParams) -> bytes:
+        params.check()
+        key = (salt, params)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        master = Argon2id(
+            salt=salt,
+            length=32,
+            iterations=params.iterations,
+            lanes=params.lanes,
+            memory_cost=params.memory_kib,
+        ).derive(self._passphrase)
+        self.kdf_runs += 1
+        self._cache[key] = master
+        if len(self._cache) > self._max:
+            self._cache.popitem(last=False)
+        return master
+
+
+def _hkdf(master: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(master)
+
+
+def _key_check(master: bytes) -> bytes:
+    return _hkdf(master, b"", b"otpsync-backup v1 key check")[:KEY_CHECK_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seal(
+    payload: bytes,
+    *,
+    kind: str,
+    device_id: str,
+    device: str,
+    created: datetime,
+    keys: MasterKeys,
+    kdf_salt: bytes,
+    kdf: KdfParams,
+) -> bytes:
+    """Encrypt ``payload`` into the file format. ``kdf_salt`` is the device's stable salt."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    if not DEVICE_RE.match(device):
+        raise ValueError(f"bad device name {device!r}")
+    master = keys.master_key(kdf_salt, kdf)
+    hkdf_salt = os.urandom(SALT_BYTES)
+    nonce = os.urandom(NONCE_BYTES)
+    file_key = _hkdf(master, hkdf_salt, b"otpsync-backup v1 file key")
+    fields = {
+        "kind": kind,
+        "device-id": str(uuid.UUID(device_id)),
+        "device": device,
+        "created": _format_time(created),
+        "kdf": "argon2id",
+        "kdf-memory-kib": str(kdf.memory_kib),
+        "kdf-iterations": str(kdf.iterations),
+        "kdf-lanes": str(kdf.lanes),
+        "kdf-salt": _b64(kdf_salt),
+        "key-check": _b64(_key_check(master)),
+        "hkdf-salt": _b64(hkdf_salt),
+        "cipher": "aes-256-gcm",
+        "nonce": _b64(nonce),
+        "payload-bytes": str(len(payload) + GCM_TAG_BYTES),
+    }
+    header = f"{MAGIC} v{VERSION}\n" + "".join(f"{k}: {v}\n" for k, v in fields.items()) + "\n"
+    # The AEAD binds the header, so "change one character and the file is rejected" holds even
+    # for someone who recomputes the checksum.
+    ciphertext = AESGCM(file_key).encrypt(nonce, payload, header.encode("ascii"))
+    text = base64.b64encode(ciphertext).decode("ascii")
+    body = "".join(text[i : i + BODY_COLUMNS] + "\n" for i in range(0, len(text), BODY_COLUMNS))
+    head_and_body = (header + body).encode("ascii")
+    end = f"end sha256={hashlib.sha256(head_and_body).hexdigest()}\n".encode("ascii")
+    return head_and_body + end
+
+
+def check_size(size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise FileTooLarge(
+            f"file is {size / 1048576:.1f} MiB, larger than the {MAX_FILE_BYTES // 1048576} MiB"
+            " a backup can be; not reading it"
+        )
+
+
+def _split(data: bytes) -> tuple[bytes, bytes]:
+    """Check magic, completeness and checksum; return (header bytes, body bytes)."""
+    check_size(len(data))
+    first, newline, _ = data.partition(b"\n")
+    if not first.startswith(MAGIC.encode("ascii") + b" "):
+        raise NotABackup("not an otpsync backup (no otpsync-backup first line)")
+    version = first[len(MAGIC) + 1 :]
+    if version != f"v{VERSION}".encode("ascii"):
+        shown = version.decode("ascii", "replace")[:20]
+        raise UnsupportedVersion(
+            f"backup format {shown!r} is not supported by this otpsync (reads v{VERSION});"
+            " upgrade otpsync to open it"
+        )
+    if not newline:
+        raise TruncatedFile("file is truncated (it ends inside its header)")
+    if not data.endswith(b"\n"):
+        raise TruncatedFile(
+            "file is truncated (it ends before its end line; it may still be arriving)"
+        )
+    cut = data[:-1].rfind(b"\n") + 1
+    match = _END_RE.match(data[cut:])
+    if not match:
+        if data[cut:].startswith(b"end "):
+            raise DamagedFile("file is damaged (its end line is malformed)")
+        raise TruncatedFile(
+            "file is truncated (it ends before its end line; it may still be arriving)"
+        )
+    content = data[:cut]
+    if hashlib.sha256(content).hexdigest() != match.group(1).decode("ascii"):
+        raise DamagedFile("file is damaged or was altered (checksum mismatch)")
+    header, sep, body = content.partition(b"\n\n")
+    if not sep:
+        raise DamagedFile("file is damaged (no blank line after the header)")
+    return header + b"\n\n", body
+
+
+def _decode_b64(value: str, name: str, size: int | None = None) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise DamagedFile(f"file is damaged (header {name} is not base64)") from None
+    if size is not None and len(raw) != size:
+        raise DamagedFile(f"file is damaged (header {name} has {len(raw)} bytes, not {size})")
+    return raw
+
+
+def _parse_int(value: str, name: str) -> int:
+    if not value.isdigit() or len(value) > 12:
+        raise DamagedFile(f"file is damaged (header {name} is not a number)")
+    return int(value)
+
+
+def _parse_header(header: bytes) -> Header:
+    try:
+        text = header.decode("ascii")
+    except UnicodeDecodeError:
+        raise DamagedFile("file is damaged (header is not ASCII)") from None
+    lines = text.split("\n")[1:-2]
+    if len(lines) > MAX_HEADER_LINES:
+        raise DamagedFile("file is damaged (header has too many lines)")
+    fields: dict[str, str] = {}
+    for line in lines:
+        key, sep, value = line.partition(": ")
+        if not sep or len(line) > MAX_HEADER_LINE or key in fields:
+            raise DamagedFile(f"file is damaged (bad header line {line[:40]!r})")
+        fields[key] = value
+    if tuple(fields) != _HEADER_KEYS:
+        missing = [k for k in _HEADER_KEYS if k not in fields]
+        extra = [k for k in fields if k not in _HEADER_KEYS]
+        raise DamagedFile(
+            f"file is damaged (header keys: missing {missing or 'none'}, unknown {extra or 'none'}"
+            ", or out of order)"
+        )
+    if fields["kind"] not in KINDS:
+        raise DamagedFile(f"file is damaged (unknown kind {fields['kind'][:20]!r})")
+    if fields["kdf"] != "argon2id" or fields["cipher"] != "aes-256-gcm":
+        raise UnsupportedVersion(
+            f"file uses kdf {fields['kdf'][:20]!r} / cipher {fields['cipher'][:20]!r},"
+            " which this otpsync does not support"
+        )
+    if not DEVICE_RE.match(fields["device"]):
+        raise DamagedFile("file is damaged (bad device name in header)")
+    try:
+        device_id = str(uuid.UUID(fields["device-id"]))
+        created = datetime.strptime(fields["created"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise DamagedFile("file is damaged (bad device-id or created in header)") from None
+    kdf = KdfParams(
+        memory_kib=_parse_int(fields["kdf-memory-kib"], "kdf-memory-kib"),
+        iterations=_parse_int(fields["kdf-iterations"], "kdf-iterations"),
+        lanes=_parse_int(fields["kdf-lanes"], "kdf-lanes"),
+    )
+    kdf.check()
+    return Header(
+        kind=fields["kind"],
+        device_id=device_id,
+        device=fields["device"],
+        created=created,
+        kdf=kdf,
+        kdf_salt=_decode_b64(fields["kdf-salt"], "kdf-salt", SALT_BYTES),
+        key_check=_decode_b64(fields["key-check"], "key-check", KEY_CHECK_BYTES),
+        hkdf_salt=_decode_b64(fields["hkdf-salt"], "hkdf-salt", SALT_BYTES),
+        nonce=_decode_b64(fields["nonce"], "nonce", NONCE_BYTES),
+        payload_bytes=_parse_int(fields["payload-bytes"], "payload-bytes"),
+    )
+
+
+def read_header(data: bytes) -> Header:
+    """Check everything that costs nothing (size, magic, checksum, syntax, KDF bounds)."""
+    header, _ = _split(data)
+    return _parse_header(header)
+
+
+def open_sealed(data: bytes, keys: MasterKeys) -> tuple[Header, bytes]:
+    """Verify and decrypt a sealed file: (header, payload bytes). Raises a BackupError."""
+    header_bytes, body = _split(data)
+    header = _parse_header(header_bytes)
+    lines = body.split(b"\n")[:-1]
+    if any(len(line) > BODY_COLUMNS for line in lines):
+        raise DamagedFile("file is damaged (a body line is too long)")
+    try:
+        ciphertext = base64.b64decode(b"".join(lines), validate=True)
+    except (binascii.Error, ValueError):
+        raise DamagedFile("file is damaged (body is not base64)") from None
+    if len(ciphertext) != header.payload_bytes:
+        raise DamagedFile(
+            f"file is damaged (body holds {len(ciphertext)} bytes, header says"
+            f" {header.payload_bytes})"
+        )
+    master = keys.master_key(header.kdf_salt, header.kdf)
+    if not hmac.compare_digest(_key_check(master), header.key_check):
+        raise WrongPassphrase("wrong passphrase (this file was sealed with another one)")
+    file_key = _hkdf(master, header.hkdf_salt, b"otpsync-backup v1 file key")
+    try:
+        payload = AESGCM(file_key).decrypt(header.nonce, ciphertext, header_bytes)
+    except InvalidTag:
+        raise DamagedFile(
+            "file was tampered with (it does not authenticate, though its checksum matches)"
+        ) from None
+    return header, payload
