@@ -1,0 +1,468 @@
+"""The ``otpsync`` command: parses arguments, calls the service, prints for people or JSON.
+
+Errors become one line, ``otpsync: error: …``, exit 1 (usage errors 2), never a traceback.
+With ``--json`` stdout carries only JSON; every message goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from daemon import __version__
+from daemon.config import check_device_name, device_slug
+from daemon.core import otpauth
+from daemon.core.accounts import RECOMMENDED_SECRET_BITS, Account
+from daemon.core.merge import Change
+from daemon.errors import OtpsyncError, UsageError
+from daemon.passphrase import keyring_available, store_in_keyring
+from daemon.paths import Paths
+from daemon.service import ImportPreview, Service
+
+log = logging.getLogger("otpsync")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is our one-line error with exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _stdin_line(what: str) -> str:
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise UsageError(f"expected {what} on standard input")
+    return line.strip()
+
+
+def _ask(question: str, default: str = "") -> str:
+    shown = f" [{default}]" if default else ""
+    print(f"{question}{shown}: ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if not answer:
+        raise UsageError("no answer (end of input)")
+    return answer.strip() or default
+
+
+def _confirm(question: str, default: bool = False) -> bool:
+    answer = _ask(f"{question} {'[Y/n]' if default else '[y/N]'}").lower()
+    return default if not answer else answer in ("y", "yes")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def _detect_sync_folder() -> Path | None:
+    home = Path.home()
+    for name in (
+        "Dropbox",
+        "OneDrive",
+        "Google Drive",
+        "My Drive",
+        "Sync",
+        "Nextcloud",
+        "pCloudDrive",
+        "Syncthing",
+    ):
+        if (home / name).is_dir():
+            return home / name / "otpsync"
+    return None
+
+
+def cmd_init(svc: Service, args: argparse.Namespace) -> int:
+    device, folder = args.device, args.sync_folder
+    if (device is None or folder is None) and not svc.paths.config_file.exists():
+        if not _interactive():
+            raise UsageError("init needs --device NAME and --sync-folder DIR (or a terminal)")
+        if device is None:
+            device = check_device_name(_ask("Device name", device_slug(socket.gethostname())))
+        if folder is None:
+            detected = _detect_sync_folder()
+            answer = _ask(
+                "Sync folder (a folder your cloud client syncs)", str(detected) if detected else ""
+            )
+            if not answer:
+                raise UsageError("a sync folder is needed")
+            folder = answer
+    result = svc.init(device, Path(folder) if folder else None)
+    for warning in result.warnings:
+        log.warning(warning)
+    if (
+        result.passphrase_source == "prompt"
+        and keyring_available()
+        and _confirm("Remember the passphrase in the OS keyring?", default=True)
+    ):
+        if store_in_keyring(result.passphrase):
+            print("Saved the passphrase in the OS keyring.", file=sys.stderr)
+        else:
+            log.warning("could not save the passphrase in the OS keyring")
+    cfg = result.config
+    print(f"Set up otpsync for device {cfg.device!r}.")
+    print(f"  config:      {svc.paths.config_file}")
+    print(f"  vault:       {svc.paths.vault_file}")
+    print(f"  sync folder: {cfg.sync_folder}")
+    print("Next: `otpsync add otpauth://…` or `otpsync import BACKUP`.")
+    return 0
+
+
+def _account_from_args(args: argparse.Namespace) -> Account:
+    flags = ("issuer", "account", "secret", "algorithm", "digits", "period", "counter")
+    if args.uri is not None:
+        given = [f"--{f}" for f in flags if getattr(args, f) is not None]
+        if args.type is not None:
+            given.append("--type")
+        if given:
+            raise UsageError(f"give either a URI or {', '.join(given)}, not both")
+        uri = _stdin_line("an otpauth:// URI") if args.uri == "-" else args.uri
+        return otpauth.parse_uri(uri)
+    secret = args.secret
+    if secret is None or secret == "-":
+        if _interactive() and secret is None:
+            import getpass
+
+            secret = getpass.getpass("Secret (base32, input hidden): ")
+        else:
+            secret = _stdin_line("the secret")
+    if not (args.issuer or args.account):
+        raise UsageError("add needs a URI, or --issuer and/or --account with the secret")
+    return Account.create(
+        type=args.type or "totp",
+        secret=secret,
+        issuer=args.issuer or "",
+        account=args.account or "",
+        algorithm=args.algorithm or "SHA1",
+        digits=args.digits,
+        period=args.period if args.period is not None else 30,
+        counter=args.counter if args.counter is not None else 0,
+    )
+
+
+def cmd_add(svc: Service, args: argparse.Namespace) -> int:
+    account = _account_from_args(args)
+    svc.add(account)
+    if account.secret_bits < RECOMMENDED_SECRET_BITS:
+        log.warning(
+            "the secret is %d bits; RFC 4226 asks for at least %d (the service chose it; the"
+            " codes work)",
+            account.secret_bits,
+            RECOMMENDED_SECRET_BITS,
+        )
+    print(f"Added {account.label} ({account.type}, id {account.id[:8]}).")
+    return 0
+
+
+def _account_json(a: Account) -> dict[str, object]:
+    return {
+        "id": a.id,
+        "type": a.type,
+        "issuer": a.issuer,
+        "account": a.account,
+        "algorithm": a.algorithm,
+        "digits": a.digits,
+        "period": a.period,
+        "counter": a.counter,
+    }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _table(rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_list(svc: Service, args: argparse.Namespace) -> int:
+    accounts = svc.vault().accounts
+    if args.json:
+        print(json.dumps([_account_json(a) for a in accounts], ensure_ascii=False))
+        return 0
+    if not accounts:
+        print("No codes yet. Add one with `otpsync add`.", file=sys.stderr)
+        return 0
+    _table(
+        [["ID", "TYPE", "ISSUER", "ACCOUNT"]]
+        + [[a.id[:8], a.type, a.issuer or "-", a.account or "-"] for a in accounts]
+    )
+    return 0
+
+
+def cmd_code(svc: Service, args: argparse.Namespace) -> int:
+    if args.next:
+        if not args.query:
+            raise UsageError("--next needs the id of an HOTP code")
+        svc.advance(args.query)
+        query: str | None = None
+        shown = [(a, c) for a, c in svc.codes() if a.id.startswith(args.query.lower())]
+    else:
+        query = args.query
+        shown = svc.codes(query)
+    if query and not shown:
+        raise OtpsyncError(f"no code matches {query!r} (see `otpsync list`)")
+    if args.json:
+        out = [
+            {
+                "id": a.id,
+                "issuer": a.issuer,
+                "account": a.account,
+                "code": c.code,
+                "remaining": c.remaining,
+            }
+            for a, c in shown
+        ]
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    if not shown:
+        print("No codes yet. Add one with `otpsync add`.", file=sys.stderr)
+        return 0
+    _table(
+        [
+            [c.code, a.label, f"{c.remaining} s" if c.remaining is not None else f"#{a.counter}"]
+            for a, c in shown
+        ]
+    )
+    return 0
+
+
+def cmd_remove(svc: Service, args: argparse.Namespace) -> int:
+    removed = svc.remove(args.id)
+    print(f"Removed {removed.label}. `otpsync undo` brings it back.")
+    return 0
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def cmd_export(svc: Service, args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else None
+    if args.format == "otpauth":
+        if out is None:
+            raise UsageError("--format otpauth writes your secrets unencrypted: give --out PATH")
+        target = out if out.is_dir() else out.parent
+        if _inside(target, svc.config.sync_folder):
+            raise UsageError(
+                "refusing to write unencrypted codes into the sync folder; choose another --out"
+            )
+        path = svc.export_plain(out)
+        log.warning(
+            "%s holds your secrets UNENCRYPTED: anyone who reads it can make your codes."
+            " Delete it when you are done.",
+            path,
+        )
+    else:
+        path = svc.export(out)
+        print(f"Wrote an encrypted backup of {len(svc.vault().accounts)} codes:")
+    print(path)
+    return 0
+
+
+def _describe(change: Change) -> str:
+    mark = {"new": "+", "updated": "~", "skipped": "-", "present": "="}[change.kind]
+    why = f" ({change.reason})" if change.reason else ""
+    return f"  {mark} {change.incoming.label}{why}"
+
+
+def _print_preview(preview: ImportPreview, shown_name: str) -> None:
+    plan = preview.plan
+    n = plan.counts()
+    line = (
+        f"{shown_name} holds {n['total']} codes: {n['new']} new, {n['present']} already here,"
+        f" {n['updated']} updated"
+    )
+    if n["skipped"]:
+        line += f", {n['skipped']} skipped"
+    print(line)
+    print(f"  (backup from {preview.header.device}, {preview.header.created:%Y-%m-%d %H:%M} UTC)")
+    for change in plan.of("new") + plan.of("updated") + plan.of("skipped"):
+        print(_describe(change))
+    if plan.of("skipped") and not plan.include_deleted:
+        print("  (codes removed here stay out; --include-deleted brings them back)")
+
+
+def cmd_import(svc: Service, args: argparse.Namespace) -> int:
+    preview = svc.preview_import(Path(args.file), include_deleted=args.include_deleted)
+    plan = preview.plan
+    if not args.json:
+        _print_preview(preview, args.file)
+    merge_it = False
+    if not plan.has_changes:
+        print("Nothing to merge.", file=sys.stderr)
+    elif args.dry_run:
+        print("Dry run: nothing merged.", file=sys.stderr)
+    elif args.yes:
+        merge_it = True
+    elif _interactive() and not args.json:
+        merge_it = _confirm(
+            f"Merge {len(plan.of('new'))} new and {len(plan.of('updated'))}"
+            " updated codes into this vault?"
+        )
+    else:
+        print("Preview only: run again with --yes to merge.", file=sys.stderr)
+    if merge_it:
+        svc.apply_import(preview)
+        print(
+            f"Merged {len(plan.of('new'))} new and {len(plan.of('updated'))} updated codes."
+            " `otpsync undo` reverts it.",
+            file=sys.stderr if args.json else sys.stdout,
+        )
+    if args.json:
+        print(json.dumps(plan.counts()))
+    return 0
+
+
+def cmd_undo(svc: Service, args: argparse.Namespace) -> int:
+    snap, before, after = svc.undo()
+    was = {a.id for a in before.accounts}
+    now = {a.id for a in after.accounts}
+    print(
+        f"Restored the vault from before `{snap.reason}` at {snap.taken:%Y-%m-%d %H:%M:%S} UTC:"
+        f" {_count(len(now - was), 'code')} back, {_count(len(was - now), 'code')} gone."
+    )
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="otpsync",
+        description="Keep your 2FA codes in an encrypted vault, in sync through a folder you"
+        " already sync.",
+    )
+    p.add_argument("--version", action="version", version=f"otpsync {__version__}")
+    p.add_argument(
+        "--home",
+        metavar="DIR",
+        help="keep config, vault and state under DIR"
+        " (default: $OTPSYNC_HOME, else the platform's user dirs)",
+    )
+    p.add_argument("--passphrase-file", metavar="FILE", help="read the passphrase from FILE")
+    p.add_argument("-v", "--verbose", action="store_true", help="say more on stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    s = sub.add_parser("init", help="set up this device: config and an empty vault")
+    s.add_argument("--device", metavar="NAME", help="this device's name (default: hostname)")
+    s.add_argument("--sync-folder", metavar="DIR", help="a folder your cloud client syncs")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser(
+        "add",
+        help="add a code from an otpauth:// URI or its parameters",
+        description="Add a code. Secrets on the command line end up in your"
+        " shell history: prefer `otpsync add -` (URI on stdin) or leaving out"
+        " --secret (asked for, hidden).",
+    )
+    s.add_argument("uri", nargs="?", help="otpauth://… URI, or - to read it from stdin")
+    s.add_argument("--issuer")
+    s.add_argument("--account")
+    s.add_argument("--secret", help="base32 secret, or - to read it from stdin")
+    s.add_argument("--type", choices=["totp", "hotp", "steam"])
+    s.add_argument("--algorithm", choices=["SHA1", "SHA256", "SHA512"], type=str.upper)
+    s.add_argument("--digits", type=int)
+    s.add_argument("--period", type=int)
+    s.add_argument("--counter", type=int)
+    s.set_defaults(func=cmd_add)
+
+    s = sub.add_parser("list", help="list the codes (no secrets)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("code", help="show current codes")
+    s.add_argument("query", nargs="?", help="issuer/account text or id prefix")
+    s.add_argument("--next", action="store_true", help="advance an HOTP code to its next value")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_code)
+
+    s = sub.add_parser("remove", help="remove a code (undo brings it back)")
+    s.add_argument("id", help="the code's id, or a unique prefix of 4+ characters")
+    s.set_defaults(func=cmd_remove)
+
+    s = sub.add_parser("export", help="write an encrypted backup (default: into the sync folder)")
+    s.add_argument("--out", metavar="DIR_OR_FILE")
+    s.add_argument(
+        "--format",
+        choices=["4otp", "otpauth"],
+        default="4otp",
+        help="4otp: encrypted backup (default); otpauth: UNENCRYPTED URI list",
+    )
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("import", help="merge a backup: only codes this device lacks are added")
+    s.add_argument("file")
+    s.add_argument("--yes", action="store_true", help="merge without asking")
+    s.add_argument("--dry-run", action="store_true", help="only show what would change")
+    s.add_argument("--json", action="store_true", help="print only the counts, as JSON")
+    s.add_argument(
+        "--include-deleted",
+        action="store_true",
+        help="also bring back codes removed on this device",
+    )
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("undo", help="restore the vault from before the last change")
+    s.set_defaults(func=cmd_undo)
+    return p
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("otpsync: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.addLevelName(logging.WARNING, "warning")
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    svc = Service(
+        Paths.resolve(args.home),
+        passphrase_file=Path(args.passphrase_file).expanduser() if args.passphrase_file else None,
+    )
+    return args.func(svc, args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``otpsync`` console script."""
+    try:
+        return _run(argv)
+    except OtpsyncError as exc:
+        print(f"otpsync: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("otpsync: interrupted; nothing was changed", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("OTPSYNC_DEBUG"):
+            raise
+        print(
+            f"otpsync: error: internal error ({type(exc).__name__}); please report it"
+            " (OTPSYNC_DEBUG=1 shows the details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The local vault on disk: sealed like a backup, written atomically, snapshotted, locked.
+
+Every change is a transaction: take the lock, read the vault, compute the new one, snapshot
+the old file, write the new one atomically. Two otpsync processes (CLI and daemon) never
+clobber each other, and ``undo`` can step back through the snapshots.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import filelock
+
+from daemon.core import backup_format, payload
+from daemon.core.backup_format import Header, KdfParams, MasterKeys
+from daemon.core.payload import VaultData
+from daemon.errors import BackupError, DamagedFile, NothingToUndo, NoVault, VaultBusy, VaultExists
+from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
+from daemon.paths import Paths
+
+LOCK_TIMEOUT = 15.0
+_SNAP_SUFFIX = ".4otp.txt"
+_STAMP = "%Y-%m-%dT%H-%M-%S.%fZ"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A copy of the vault file taken just before a change (``reason``)."""
+
+    path: Path
+    taken: datetime
+    reason: str
+
+    @classmethod
+    def parse(cls, path: Path) -> Snapshot | None:
+        stem = path.name.removesuffix(_SNAP_SUFFIX)
+        stamp, _, reason = stem.partition("Z-")
+        try:
+            taken = datetime.strptime(stamp + "Z", _STAMP).replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return cls(path, taken, reason)
+
+
+class VaultStore:
+    """Reads and writes one home's vault. Not thread-safe; one per process and thread."""
+
+    def __init__(self, paths: Paths, keys: MasterKeys, kdf: KdfParams, keep: int) -> None:
+        self.paths, self.keys, self.kdf, self.keep = paths, keys, kdf, keep
+        self._salt: bytes | None = None
+        self._salt_kdf: KdfParams | None = None
+
+    def exists(self) -> bool:
+        return self.paths.vault_file.exists()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the vault lock (blocks other otpsync processes' changes, not their reads)."""
+        ensure_private_dir(self.paths.data_dir)
+        lock = filelock.FileLock(self.paths.vault_lock, timeout=LOCK_TIMEOUT, mode=PRIVATE_FILE)
+        try:
+            with lock:
+                yield
+        except filelock.Timeout:
+            raise VaultBusy(
+                f"the vault is locked by another otpsync process for over {LOCK_TIMEOUT:.0f} s;"
+                " try again"
+            ) from None
+
+    def _open(self, data: bytes, where: Path) -> tuple[Header, VaultData]:
+        try:
+            header, raw = backup_format.open_sealed(data, self.keys)
+            if header.kind != "vault":
+                raise DamagedFile("is a backup, not a vault")
+            return header, payload.decode(raw, expect_device_id=header.device_id)
+        except BackupError as exc:
+            raise exc.located(where) from None
+
+    def load(self) -> VaultData:
+        """Read and decrypt the vault; remembers its KDF salt for the next save and exports."""
+        try:
+            data = self.paths.vault_file.read_bytes()
+        except FileNotFoundError:
+            raise NoVault(
+                f"no vault at {self.paths.vault_file}; run `otpsync init` first"
+            ) from None
+        header, vault = self._open(data, self.paths.vault_file)
+        self._salt, self._salt_kdf = header.kdf_salt, header.kdf
+        return vault
+
+    def _salt_for_writing(self) -> bytes:
+        """The device's stable KDF salt; a new one when the config's KDF costs changed."""
+        if self._salt is None or self._salt_kdf != self.kdf:
+            self._salt, self._salt_kdf = os.urandom(backup_format.SALT_BYTES), self.kdf
+        return self._salt
+
+    def seal(self, vault: VaultData, *, kind: str, device: str, created: datetime) -> bytes:
+        return backup_format.seal(
+            payload.encode(vault),
+            kind=kind,
+            device_id=vault.device_id,
+            device=device,
+            created=created,
+            keys=self.keys,
+            kdf_salt=self._salt_for_writing(),
+            kdf=self.kdf,
+        )
+
+    def save(self, vault: VaultData, *, device: str) -> None:
+        """Write the vault atomically (call with the lock held)."""
+        ensure_private_dir(self.paths.data_dir)
+        data = self.seal(vault, kind="vault", device=device, created=datetime.now(UTC))
+        write_atomic(self.paths.vault_file, data)
+
+    def create(self, vault: VaultData, *, device: str) -> None:
+        with self.locked():
+            if self.exists():
+                raise VaultExists(f"a vault already exists at {self.paths.vault_file}")
+            self.save(vault, device=device)
+
+    # --- snapshots --------------------------------------------------------------------------
+
+    def snapshots(self) -> list[Snapshot]:
+        """Newest first."""
+        if not self.paths.snapshots_dir.is_dir():
+            return []
+        found = (Snapshot.parse(p) for p in self.paths.snapshots_dir.glob("*" + _SNAP_SUFFIX))
+        return sorted((s for s in found if s), key=lambda s: s.taken, reverse=True)
+
+    def snapshot(self, reason: str) -> Snapshot:
+        """Copy the current vault file aside before a change; keep the newest ``keep``."""
+        ensure_private_dir(self.paths.snapshots_dir)
+        now = datetime.now(UTC)
+        path = self.paths.snapshots_dir / f"{now.strftime(_STAMP)[:-1]}Z-{reason}{_SNAP_SUFFIX}"
+        write_atomic(path, self.paths.vault_file.read_bytes())
+        for old in self.snapshots()[self.keep :]:
+            old.path.unlink(missing_ok=True)
+        return Snapshot(path, now, reason)
+
+    def undo(self) -> tuple[Snapshot, VaultData]:
+        """Put the newest snapshot back (call with the lock held). The vault it replaces is
+        kept in snapshots/undone/, so even an undo loses nothing."""
+        snaps = self.snapshots()
+        if not snaps:
+            raise NothingToUndo("nothing to undo (no snapshot left)")
+        latest = snaps[0]
+        data = latest.path.read_bytes()
+        _, vault = self._open(data, latest.path)
+        undone = self.paths.snapshots_dir / "undone"
+        ensure_private_dir(undone)
+        stamp = datetime.now(UTC).strftime(_STAMP)
+        write_atomic(undone / f"{stamp}-replaced{_SNAP_SUFFIX}", self.paths.vault_file.read_bytes())
+        for old in sorted(undone.glob("*" + _SNAP_SUFFIX), reverse=True)[self.keep :]:
+            old.unlink(missing_ok=True)
+        write_atomic(self.paths.vault_file, data)
+        latest.path.unlink()
+        return latest, vault

@@ -1,0 +1,112 @@
+"""Shared test helpers: homes with cheap KDF settings (through config, as a person could set
+them), and real subprocess runs of the installed ``otpsync`` command."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from daemon.core.backup_format import KdfParams
+
+PASSPHRASE = "correct horse battery staple"
+# Cheap Argon2 for tests, set the way a person would: in config.toml's [kdf] table.
+FAST_KDF = KdfParams(memory_kib=1024, iterations=1, lanes=1)
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO.parent / "shared" / "fixtures" / "interop"
+
+
+def otpsync_argv() -> list[str]:
+    """The installed console script (what a person runs), falling back to the module."""
+    exe = shutil.which("otpsync", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "daemon.cli"]
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTPSYNC_")}
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"  # never the real keyring
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Home:
+    """One "device": an OTPSYNC_HOME and the sync folder it shares with others."""
+
+    path: Path
+    sync: Path
+    passphrase: str = PASSPHRASE
+
+    def write_config(self, device: str, **top: str) -> None:
+        lines = [f'device = "{device}"', f'sync_folder = "{self.sync}"']
+        lines += [f'{k} = "{v}"' for k, v in top.items()]
+        lines += [
+            "[kdf]",
+            f"memory_kib = {FAST_KDF.memory_kib}",
+            f"iterations = {FAST_KDF.iterations}",
+            f"lanes = {FAST_KDF.lanes}",
+        ]
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "config.toml").write_text("\n".join(lines) + "\n")
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        passphrase: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        pw = self.passphrase if passphrase is None else passphrase
+        full_env = base_env(
+            OTPSYNC_HOME=str(self.path), **({"OTPSYNC_PASSPHRASE": pw} if pw else {})
+        )
+        full_env.update(env or {})
+        return subprocess.run(
+            [*otpsync_argv(), *args],
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=60,
+            check=False,
+        )
+
+    def ok(self, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+        done = self.run(*args, **kw)  # type: ignore[arg-type]
+        assert done.returncode == 0, done.stderr
+        return done
+
+    def digest(self) -> dict[str, str]:
+        """Every file under the home and its content hash: to prove nothing changed."""
+        return {
+            str(p.relative_to(self.path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(self.path.rglob("*"))
+            if p.is_file() and p.name != "vault.lock"
+        }
+
+
+@pytest.fixture
+def sync_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "Dropbox" / "otpsync"
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+def make_home(tmp_path: Path, sync_folder: Path):
+    """make_home("laptop") → an initialised Home with an empty vault."""
+
+    def make(device: str, *, init: bool = True) -> Home:
+        home = Home(tmp_path / f"home-{device}", sync_folder)
+        home.write_config(device)
+        if init:
+            home.ok("init")
+        return home
+
+    return make
