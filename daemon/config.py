@@ -30,6 +30,7 @@ class Config:
     snapshots: int = DEFAULT_SNAPSHOTS
 
 
+_KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
 _TOP = {"device", "sync_folder", "passphrase_command", "passphrase_file", "keyring"}
 _TABLES = {"kdf": {"memory_kib", "iterations", "lanes"}, "vault": {"snapshots"}}
 
@@ -56,13 +57,13 @@ class _Table:
         self.doc, self.prefix, self.where = doc, prefix, where
         unknown = sorted(set(doc) - allowed - set(_TABLES if not prefix else ()))
         if unknown:
-            raise ConfigError(f"{where}: unknown key {prefix}{unknown[0]!r}")
+            raise ConfigError(f"{where}: unknown key '{prefix}{unknown[0]}'")
 
     def get(self, key: str, kind: type, default: Any) -> Any:
         value = self.doc.get(key, default)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ConfigError(
-                f"{self.where}: {self.prefix}{key} must be a {kind.__name__}, not {value!r}"
+                f"{self.where}: {self.prefix}{key} must be {_KIND_NAMES[kind]}, not {value!r}"
             )
         return value
 

@@ -50,8 +50,16 @@ class Snapshot:
 class VaultStore:
     """Reads and writes one home's vault. Not thread-safe; one per process and thread."""
 
-    def __init__(self, paths: Paths, keys: MasterKeys, kdf: KdfParams, keep: int) -> None:
+    def __init__(
+        self,
+        paths: Paths,
+        keys: MasterKeys,
+        kdf: KdfParams,
+        keep: int,
+        lock_timeout: float = LOCK_TIMEOUT,
+    ) -> None:
         self.paths, self.keys, self.kdf, self.keep = paths, keys, kdf, keep
+        self.lock_timeout = lock_timeout
         self._salt: bytes | None = None
         self._salt_kdf: KdfParams | None = None
 
@@ -62,13 +70,16 @@ class VaultStore:
     def locked(self) -> Iterator[None]:
         """Hold the vault lock (blocks other otpsync processes' changes, not their reads)."""
         ensure_private_dir(self.paths.data_dir)
-        lock = filelock.FileLock(self.paths.vault_lock, timeout=LOCK_TIMEOUT, mode=PRIVATE_FILE)
+        lock = filelock.FileLock(
+            self.paths.vault_lock, timeout=self.lock_timeout, mode=PRIVATE_FILE
+        )
         try:
             with lock:
                 yield
         except filelock.Timeout:
             raise VaultBusy(
-                f"the vault is locked by another otpsync process for over {LOCK_TIMEOUT:.0f} s;"
+                f"the vault is locked by another otpsync process for over"
+                f" {self.lock_timeout:g} s;"
                 " try again"
             ) from None
 

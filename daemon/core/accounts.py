@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import uuid
 from dataclasses import dataclass, field, replace
@@ -31,18 +30,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def normalize_secret(text: str) -> str:
-    """Canonical base32 of a secret as people paste it: any case, spaces, dashes, padding.
+_B32 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")}
 
-    Returns upper-case base32 without padding; raises InvalidAccount for anything else.
+
+def _b32decode_lenient(text: str) -> bytes:
+    """RFC 4648 base32 without the padding rules: leftover bits at the end are dropped, as
+    Google Authenticator does, so an odd-length secret a service printed still works."""
+    bits = nbits = 0
+    out = bytearray()
+    for ch in text:
+        if ch not in _B32:
+            raise InvalidAccount("the secret is not base32 (letters A-Z and digits 2-7)")
+        bits = (bits << 5) | _B32[ch]
+        nbits += 5
+        if nbits >= 8:
+            nbits -= 8
+            out.append((bits >> nbits) & 0xFF)
+    return bytes(out)
+
+
+def normalize_secret(text: str) -> str:
+    """Canonical base32 of a secret as people paste it: any case, spaces, dashes, padding,
+    odd lengths. Returns upper-case base32 without padding; raises InvalidAccount otherwise.
     """
     cleaned = "".join(text.split()).replace("-", "").rstrip("=").upper()
-    if not cleaned:
-        raise InvalidAccount("the secret is empty")
-    try:
-        raw = base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
-    except (binascii.Error, ValueError):
-        raise InvalidAccount("the secret is not base32 (letters A-Z and digits 2-7)") from None
+    raw = _b32decode_lenient(cleaned)
     if not raw:
         raise InvalidAccount("the secret is empty")
     if len(raw) > MAX_SECRET_BYTES:

@@ -1,0 +1,75 @@
+"""config.toml is read strictly: every mistake is one clear line naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon import config
+from daemon.errors import ConfigError, NoVault
+
+GOOD = 'device = "laptop"\nsync_folder = "~/Dropbox/otpsync"\n'
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_and_home_expansion(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD))
+    assert cfg.device == "laptop"
+    assert cfg.sync_folder == Path.home() / "Dropbox" / "otpsync"
+    assert cfg.keyring is True
+    assert cfg.snapshots == 20
+    assert cfg.kdf.memory_kib == 128 * 1024
+
+
+def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
+    """config.example.toml must parse, and name every key the loader knows."""
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    text = example.read_text()
+    uncommented = "\n".join(line.removeprefix("# ") for line in text.splitlines()
+                            if not line.startswith("## "))  # fmt: skip
+    config.load(write(tmp_path, text))
+    for key in config._TOP:
+        assert f"\n{key} = " in "\n" + uncommented, key
+    for table, keys in config._TABLES.items():
+        assert f"[{table}]" in text
+        for key in keys:
+            assert f"\n{key} = " in "\n" + uncommented, f"{table}.{key}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("device = ", "not valid TOML"),
+        (GOOD + "sync_foldr = 'x'\n", "unknown key 'sync_foldr'"),
+        (GOOD + "keyring = 'yes'\n", "keyring must be true or false"),
+        (GOOD + "[kdf]\nmemory_kib = 4194304\n", "out of bounds"),
+        (GOOD + "[kdf]\nmemory_kib = true\n", "kdf.memory_kib must be a whole number"),
+        (GOOD + "[kdf]\nthreads = 2\n", "unknown key 'kdf.threads'"),
+        (GOOD + "[vault]\nsnapshots = 0\n", "snapshots must be 1 to 1000"),
+        (GOOD + "kdf = 3\n", r"\[kdf\] must be a table"),
+        ('sync_folder = "x"\n', "device and sync_folder must be set"),
+        ('device = "my laptop"\nsync_folder = "x"\n', "device name 'my laptop'"),
+    ],
+)
+def test_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.load(write(tmp_path, text))
+
+
+def test_missing_config_means_not_set_up(tmp_path: Path) -> None:
+    with pytest.raises(NoVault, match="otpsync init"):
+        config.load(tmp_path / "config.toml")
+
+
+@pytest.mark.parametrize(
+    ("host", "slug"), [("Alice's MacBook.local", "Alice-s-MacBook"), ("...", "device")]
+)
+def test_device_slug_from_hostname(host: str, slug: str) -> None:
+    assert config.device_slug(host) == slug
+    config.check_device_name(config.device_slug(host))
