@@ -261,16 +261,17 @@ def cmd_export(svc: Service, args: argparse.Namespace) -> int:
             raise UsageError(
                 "refusing to write unencrypted codes into the sync folder; choose another --out"
             )
-        path = svc.export_plain(out)
+        done = svc.export_plain(out)
         log.warning(
             "%s holds your secrets UNENCRYPTED: anyone who reads it can make your codes."
             " Delete it when you are done.",
-            path,
+            done.path,
         )
+        print(f"Wrote {_count(done.codes, 'code')} as otpauth:// URIs:")
     else:
-        path = svc.export(out)
-        print(f"Wrote an encrypted backup of {len(svc.vault().accounts)} codes:")
-    print(path)
+        done = svc.export(out)
+        print(f"Wrote an encrypted backup of {_count(done.codes, 'code')}:")
+    print(done.path)
     return 0
 
 

@@ -73,6 +73,10 @@ class FileMissing(OtpsyncError):
     """A file or folder the person named does not exist."""
 
 
+class WouldOverwrite(OtpsyncError):
+    """A named output file already exists; otpsync never overwrites one."""
+
+
 class WriteFailed(OtpsyncError):
     """The OS refused a write (permissions, full disk, vanished folder)."""
 
@@ -110,3 +114,22 @@ class KdfOutOfBounds(BackupError):
 
 class WrongPassphrase(BackupError):
     """The file is intact, but our passphrase does not open it."""
+
+
+# --- importing another authenticator app's export; raised before anything is written -------
+
+
+class UnknownFormat(BackupError):
+    """No importer recognises the file's content (or the named format does not exist)."""
+
+
+class ImportFailed(BackupError):
+    """The file looks like the named format but is malformed: bad JSON, missing field, …"""
+
+
+class UnsupportedImport(ImportFailed):
+    """A real export that otpsync cannot read (e.g. needs crypto we do not ship)."""
+
+
+class PasswordRequired(BackupError):
+    """The export is encrypted and no password was given."""

@@ -32,6 +32,7 @@ from daemon.errors import (
     NoSuchAccount,
     NoVault,
     VaultExists,
+    WouldOverwrite,
     WrongPassphrase,
 )
 from daemon.fsutil import ensure_private_dir, write_atomic, write_new
@@ -49,6 +50,12 @@ class ImportPreview:
     source: Path
     header: Header
     plan: MergePlan
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    path: Path
+    codes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,22 +297,28 @@ class Service:
 
     # --- backups ------------------------------------------------------------------------------
 
-    def export(self, out: Path | None = None) -> Path:
+    def export(self, out: Path | None = None) -> Exported:
         """Write an encrypted backup into ``out`` (a folder or a new file; default: the sync
         folder). Never overwrites: a taken name gets a ``-2`` suffix."""
         cfg = self.config
+        if out is None and not cfg.sync_folder.is_dir():
+            raise FileMissing(
+                f"sync folder {cfg.sync_folder} does not exist (moved, renamed, or a drive that"
+                " is not mounted?); fix sync_folder in config.toml or pass --out"
+            )
         vault = self.vault()
         now = datetime.now(UTC)
         data = self.store.seal(vault, kind="backup", device=cfg.device, created=now)
-        return self._write_export(out or cfg.sync_folder, data, filenames.backup_name, now)
+        path = self._write_export(out or cfg.sync_folder, data, filenames.backup_name, now)
+        return Exported(path, len(vault.accounts))
 
-    def export_plain(self, out: Path) -> Path:
+    def export_plain(self, out: Path) -> Exported:
         """Write the codes as an unencrypted otpauth:// list (mode 0600)."""
         vault = self.vault()
         text = "".join(otpauth.to_uri(a) + "\n" for a in vault.accounts)
-        return self._write_export(
-            out, text.encode("utf-8"), filenames.plain_export_name, datetime.now(UTC)
-        )
+        now = datetime.now(UTC)
+        path = self._write_export(out, text.encode("utf-8"), filenames.plain_export_name, now)
+        return Exported(path, len(vault.accounts))
 
     def _write_export(
         self, out: Path, data: bytes, namer: Callable[[datetime, str, int], str], now: datetime
@@ -314,7 +327,7 @@ class Service:
         if out.is_dir():
             return write_new(out, lambda n: namer(now, self.config.device, n), data)
         if out.exists():
-            raise FileMissing(f"{out} already exists; otpsync never overwrites a file")
+            raise WouldOverwrite(f"{out} already exists; otpsync never overwrites a file")
         return write_new(out.parent, lambda n: out.name if n == 1 else _suffixed(out, n), data)
 
     def preview_import(self, source: Path, *, include_deleted: bool = False) -> ImportPreview:
@@ -360,4 +373,4 @@ def _suffixed(path: Path, n: int) -> str:
     return f"{name}-{n}"
 
 
-__all__ = ["ImportPreview", "InitResult", "Service"]
+__all__ = ["Exported", "ImportPreview", "InitResult", "Service"]

@@ -19,7 +19,15 @@ import filelock
 from daemon.core import backup_format, payload
 from daemon.core.backup_format import Header, KdfParams, MasterKeys
 from daemon.core.payload import VaultData
-from daemon.errors import BackupError, DamagedFile, NothingToUndo, NoVault, VaultBusy, VaultExists
+from daemon.errors import (
+    BackupError,
+    DamagedFile,
+    FileMissing,
+    NothingToUndo,
+    NoVault,
+    VaultBusy,
+    VaultExists,
+)
 from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
 from daemon.paths import Paths
 
@@ -100,6 +108,8 @@ class VaultStore:
             raise NoVault(
                 f"no vault at {self.paths.vault_file}; run `otpsync init` first"
             ) from None
+        except OSError as exc:
+            raise FileMissing(f"cannot read {self.paths.vault_file}: {exc.strerror}") from None
         header, vault = self._open(data, self.paths.vault_file)
         self._salt, self._salt_kdf = header.kdf_salt, header.kdf
         return vault
