@@ -308,7 +308,7 @@ class Service:
             )
         vault = self.vault()
         now = datetime.now(UTC)
-        data = self.store.seal(vault, kind="backup", device=cfg.device, created=now)
+        data = self.store.seal(vault.for_backup(), kind="backup", device=cfg.device, created=now)
         path = self._write_export(out or cfg.sync_folder, data, filenames.backup_name, now)
         return Exported(path, len(vault.accounts))
 
@@ -334,7 +334,9 @@ class Service:
         """Open ``source`` and plan its merge. Changes nothing."""
         header, incoming = self._read_backup(source)
         vault = self.vault()
-        plan = merge.plan(vault, incoming.accounts, include_deleted=include_deleted)
+        plan = merge.plan(
+            vault, incoming.accounts, source=header.device_id, include_deleted=include_deleted
+        )
         return ImportPreview(source, header, plan)
 
     def apply_import(self, preview: ImportPreview) -> VaultData:

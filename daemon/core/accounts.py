@@ -201,3 +201,15 @@ class Tombstone:
     fingerprint: str
     label: str
     removed: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A code another device offered and the person turned down here, so it is not offered
+    again by that device. ``version`` is the offered entry's ``updated``: a later rename of a
+    code already here is a new question, a re-offer of the same version is not."""
+
+    source: str
+    fingerprint: str
+    label: str
+    version: datetime

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from daemon.core.accounts import Account
+from daemon.core.accounts import Account, Rejection
 from daemon.core.payload import VaultData
 
 ChangeKind = Literal["new", "present", "updated", "skipped"]
@@ -87,19 +87,26 @@ def plan(
     local: VaultData,
     incoming: Iterable[Account],
     *,
-    rejected: frozenset[str] = frozenset(),
+    source: str | None = None,
     include_deleted: bool = False,
 ) -> MergePlan:
-    """Classify each distinct incoming code as new, present, updated or skipped."""
+    """Classify each distinct incoming code as new, present, updated or skipped.
+
+    ``source`` is the offering device's id: what the person rejected from it stays out.
+    """
     mine = {a.identity(): a for a in local.accounts}
     removed = {t.fingerprint for t in local.tombstones}
+    rejected = {r.fingerprint: r.version for r in local.rejected if r.source == source}
     changes = []
     for theirs in _dedupe(incoming):
         here = mine.get(theirs.identity())
         if here is not None:
             merged = _merge_pair(here, theirs)
+            turned_down = rejected.get(theirs.fingerprint())
             if _visible(merged) == _visible(here):
                 changes.append(Change("present", theirs, here))
+            elif turned_down is not None and theirs.updated <= turned_down:
+                changes.append(Change("skipped", theirs, here, "rejected before"))
             else:
                 reasons = []
                 if (merged.issuer, merged.account) != (here.issuer, here.account):
@@ -114,6 +121,20 @@ def plan(
         else:
             changes.append(Change("new", theirs))
     return MergePlan(tuple(changes), include_deleted)
+
+
+def reject(local: VaultData, merge_plan: MergePlan, source: str) -> VaultData:
+    """Remember the plan's new and updated codes as turned down for ``source``."""
+    known = {(r.source, r.fingerprint, r.version) for r in local.rejected}
+    added = []
+    for change in merge_plan.changes:
+        if change.kind not in ("new", "updated"):
+            continue
+        r = Rejection(source, change.incoming.fingerprint(), change.incoming.label,
+                      change.incoming.updated)  # fmt: skip
+        if (r.source, r.fingerprint, r.version) not in known:
+            added.append(r)
+    return replace(local, rejected=(*local.rejected, *added))
 
 
 def apply(local: VaultData, merge_plan: MergePlan) -> VaultData:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.core.accounts import Account, Tombstone
+from daemon.core.accounts import Account, Rejection, Tombstone
 from daemon.errors import DamagedFile, InvalidAccount
 
 PAYLOAD_FORMAT = "otpsync-payload"
@@ -22,6 +22,7 @@ PAYLOAD_VERSION = 1
 MAX_ACCOUNTS = 100_000
 MAX_TOMBSTONES = 100_000
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_FINGERPRINT_RE = re.compile(r"\A[0-9a-f]{64}\Z")
 _TIME_RE = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 
 
@@ -34,6 +35,12 @@ class VaultData:
     created: datetime
     accounts: tuple[Account, ...] = ()
     tombstones: tuple[Tombstone, ...] = field(default=())
+    # Local decisions: kept in the vault, left out of backups (see ``for_backup``).
+    rejected: tuple[Rejection, ...] = field(default=())
+
+    def for_backup(self) -> VaultData:
+        """What another device gets: codes and tombstones, not this device's rejections."""
+        return replace(self, rejected=())
 
 
 def _time(moment: datetime) -> str:
@@ -70,6 +77,12 @@ def encode(data: VaultData) -> bytes:
             for t in data.tombstones
         ],
     }
+    if data.rejected:
+        doc["rejected"] = [
+            {"source": r.source, "fingerprint": r.fingerprint, "label": r.label,
+             "version": _time(r.version)}
+            for r in data.rejected
+        ]  # fmt: skip
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -86,6 +99,12 @@ class _Reader:
         # bool is an int in Python; never accept it where a number is meant.
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             raise DamagedFile(f"payload is damaged ({self.where}.{key} is missing or mistyped)")
+        return value
+
+    def fingerprint(self) -> str:
+        value = self.get("fingerprint", str)
+        if not _FINGERPRINT_RE.match(value):
+            raise DamagedFile(f"payload is damaged ({self.where}.fingerprint)")
         return value
 
     def time(self, key: str) -> datetime:
@@ -147,14 +166,26 @@ def decode(raw: bytes, *, expect_device_id: str | None = None) -> VaultData:
     tombstones = []
     for i, t in enumerate(tombstones_raw):
         tr = _Reader(t, f"tombstones[{i}]")
-        fingerprint = tr.get("fingerprint", str)
-        if len(fingerprint) != 64:
-            raise DamagedFile(f"payload is damaged (tombstones[{i}].fingerprint)")
-        tombstones.append(Tombstone(fingerprint, tr.get("label", str), tr.time("removed")))
+        tombstones.append(Tombstone(tr.fingerprint(), tr.get("label", str), tr.time("removed")))
+    rejected_raw = r.obj.get("rejected", [])
+    if not isinstance(rejected_raw, list) or len(rejected_raw) > MAX_TOMBSTONES:
+        raise DamagedFile("payload is damaged (rejected is not a list, or too long)")
+    rejected = []
+    for i, item in enumerate(rejected_raw):
+        rr = _Reader(item, f"rejected[{i}]")
+        source = rr.get("source", str)
+        try:
+            uuid.UUID(source)
+        except ValueError:
+            raise DamagedFile(f"payload is damaged (rejected[{i}].source)") from None
+        rejected.append(
+            Rejection(source, rr.fingerprint(), rr.get("label", str), rr.time("version"))
+        )
     return VaultData(
         device_id=device_id,
         device=r.get("device", str),
         created=r.time("created"),
         accounts=accounts,
         tombstones=tuple(tombstones),
+        rejected=tuple(rejected),
     )

@@ -145,11 +145,41 @@ def test_removed_code_stays_out_unless_asked() -> None:
     assert back.tombstones == ()
 
 
-def test_rejected_codes_are_skipped() -> None:
-    offered = code(2)
-    plan = merge.plan(vault_of([]), [offered], rejected=frozenset({offered.fingerprint()}))
-    assert plan.counts()["skipped"] == 1
-    assert plan.changes[0].reason == "rejected before"
+PHONE = "22222222-2222-4222-8222-222222222222"
+TABLET = "33333333-3333-4333-8333-333333333333"
+
+
+def test_rejected_codes_are_not_offered_again_by_that_device() -> None:
+    offered = [code(2), code(3)]
+    local = vault_of([])
+    turned_down = merge.reject(local, merge.plan(local, offered, source=PHONE), PHONE)
+    assert merge.reject(turned_down, merge.plan(local, offered, source=PHONE), PHONE) == (
+        turned_down  # rejecting twice records nothing new
+    )
+    again = merge.plan(turned_down, [*offered, code(4)], source=PHONE)
+    assert [(c.kind, c.reason) for c in again.changes] == [
+        ("skipped", "rejected before"), ("skipped", "rejected before"), ("new", ""),
+    ]  # fmt: skip
+    # Another device offering the same codes is a new question.
+    assert merge.plan(turned_down, offered, source=TABLET).counts()["new"] == 2
+    added = merge.apply(turned_down, again).accounts
+    assert [a.identity() for a in added] == [code(4).identity()]
+
+
+def test_a_rejected_rename_comes_back_only_when_renamed_again() -> None:
+    local = vault_of([code()])
+    renamed = code(account="alice@work", updated=T0 + timedelta(hours=1))
+    turned_down = merge.reject(local, merge.plan(local, [renamed], source=PHONE), PHONE)
+    assert merge.plan(turned_down, [renamed], source=PHONE).changes[0].kind == "skipped"
+    later = code(account="alice@home", updated=T0 + timedelta(hours=2))
+    assert merge.plan(turned_down, [later], source=PHONE).changes[0].kind == "updated"
+
+
+def test_rejections_stay_out_of_backups() -> None:
+    local = vault_of([])
+    turned_down = merge.reject(local, merge.plan(local, [code(2)], source=PHONE), PHONE)
+    assert turned_down.rejected
+    assert turned_down.for_backup().rejected == ()
 
 
 def test_a_plan_applies_safely_to_a_vault_that_changed_since() -> None:

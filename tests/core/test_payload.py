@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from daemon.core import payload
-from daemon.core.accounts import Account, Tombstone
+from daemon.core.accounts import Account, Rejection, Tombstone
 from daemon.core.payload import VaultData
 from daemon.errors import DamagedFile
 
@@ -18,7 +18,14 @@ NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
 def doc() -> dict:
     acct = Account.create(secret="JBSWY3DPEHPK3PXP", issuer="GitHub", account="alice")
-    vault = VaultData(DEVICE, "laptop", NOW, (acct,), (Tombstone("ab" * 32, "Old — x", NOW),))
+    vault = VaultData(
+        DEVICE,
+        "laptop",
+        NOW,
+        (acct,),
+        (Tombstone("ab" * 32, "Old — x", NOW),),
+        (Rejection(DEVICE, "cd" * 32, "Offered — y", NOW),),
+    )
     return json.loads(payload.encode(vault))
 
 
@@ -27,6 +34,8 @@ def test_round_trip() -> None:
     back = payload.decode(raw, expect_device_id=DEVICE)
     assert payload.encode(back) == payload.encode(payload.decode(payload.encode(back)))
     assert back.accounts[0].label == "GitHub — alice"
+    assert back.rejected[0].label == "Offered — y"
+    assert "rejected" not in json.loads(payload.encode(back.for_backup()))
 
 
 @pytest.mark.parametrize(
@@ -44,6 +53,9 @@ def test_round_trip() -> None:
         (lambda d: d["accounts"][0].update(created="yesterday"), "not a time"),
         (lambda d: d["accounts"][0].pop("id"), r"accounts\[0\].id"),
         (lambda d: d["tombstones"][0].update(fingerprint="ab"), "fingerprint"),
+        (lambda d: d["tombstones"][0].update(fingerprint="AB" * 32), "fingerprint"),
+        (lambda d: d["rejected"][0].update(source="phone"), r"rejected\[0\].source"),
+        (lambda d: d.update(rejected={}), "rejected is not a list"),
         (lambda d: d.update(accounts=[d["accounts"][0]] * 100_001), "more than"),
     ],
 )
