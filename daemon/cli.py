@@ -10,8 +10,10 @@ import argparse
 import json
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -24,7 +26,7 @@ from daemon.core.merge import Change
 from daemon.errors import OtpsyncError, UsageError
 from daemon.passphrase import keyring_available, store_in_keyring
 from daemon.paths import Paths
-from daemon.service import ImportPreview, Service
+from daemon.service import ImportPreview, PendingView, Service
 
 log = logging.getLogger("otpsync")
 
@@ -83,9 +85,10 @@ def _detect_sync_folder() -> Path | None:
 
 def cmd_init(svc: Service, args: argparse.Namespace) -> int:
     device, folder = args.device, args.sync_folder
-    if (device is None or folder is None) and not svc.paths.config_file.exists():
-        if not _interactive():
-            raise UsageError("init needs --device NAME and --sync-folder DIR (or a terminal)")
+    written = svc.prewritten_settings() if not svc.paths.vault_file.exists() else {}
+    device = device or written.get("device")
+    folder = folder or written.get("sync_folder")
+    if (device is None or folder is None) and _interactive():
         if device is None:
             device = check_device_name(_ask("Device name", device_slug(socket.gethostname())))
         if folder is None:
@@ -96,7 +99,10 @@ def cmd_init(svc: Service, args: argparse.Namespace) -> int:
             if not answer:
                 raise UsageError("a sync folder is needed")
             folder = answer
-    result = svc.init(device, Path(folder) if folder else None)
+    result = svc.init(
+        None if device == written.get("device") else device,
+        None if folder is None or folder == written.get("sync_folder") else Path(folder),
+    )
     for warning in result.warnings:
         log.warning(warning)
     if (
@@ -285,8 +291,8 @@ def _print_preview(preview: ImportPreview, shown_name: str) -> None:
     plan = preview.plan
     n = plan.counts()
     line = (
-        f"{shown_name} holds {n['total']} codes: {n['new']} new, {n['present']} already here,"
-        f" {n['updated']} updated"
+        f"{shown_name} holds {_count(n['total'], 'code')}: {n['new']} new,"
+        f" {n['present']} already here, {n['updated']} updated"
     )
     if n["skipped"]:
         line += f", {n['skipped']} skipped"
@@ -338,6 +344,145 @@ def cmd_undo(svc: Service, args: argparse.Namespace) -> int:
         f" {_count(len(now - was), 'code')} back, {_count(len(was - now), 'code')} gone."
     )
     return 0
+
+
+def _pending_line(view: PendingView) -> str:
+    counts = view.plan.counts()
+    extra = f", {counts['updated']} updated" if counts["updated"] else ""
+    return (
+        f"{view.entry.id}  from {view.entry.device} · {_count(counts['new'], 'new code')}"
+        f"{extra} · {view.entry.created.replace('T', ' ').removesuffix('Z')} UTC"
+    )
+
+
+def cmd_pending(svc: Service, args: argparse.Namespace) -> int:
+    views = svc.pending()
+    if args.json:
+        print(json.dumps([v.to_json() for v in views], ensure_ascii=False))
+        return 0
+    if not views:
+        print("No pending imports.", file=sys.stderr)
+    for view in views:
+        print(_pending_line(view))
+        for change in view.offered():
+            print(_describe(change))
+    return 0
+
+
+def _chosen(svc: Service, args: argparse.Namespace) -> list[str]:
+    if args.all == bool(args.id):
+        raise UsageError("give a pending import's ID or --all (see `otpsync pending`)")
+    if args.all:
+        return [v.entry.id for v in svc.pending()]
+    return [args.id]
+
+
+def cmd_approve(svc: Service, args: argparse.Namespace) -> int:
+    ids = _chosen(svc, args)
+    if not ids:
+        print("No pending imports.", file=sys.stderr)
+    for entry_id in ids:
+        done = svc.approve(entry_id)
+        print(
+            f"Merged from {done.entry.device}: {_count(len(done.added), 'new code')},"
+            f" {len(done.updated)} updated."
+        )
+        for account in done.added:
+            print(f"  + {account.label}")
+        for account in done.updated:
+            print(f"  ~ {account.label}")
+        if done.export_error:
+            log.warning("merged, but the backup after it failed: %s", done.export_error)
+    return 0
+
+
+def cmd_reject(svc: Service, args: argparse.Namespace) -> int:
+    ids = _chosen(svc, args)
+    if not ids:
+        print("No pending imports.", file=sys.stderr)
+    for entry_id in ids:
+        view = svc.reject(entry_id)
+        print(
+            f"Rejected the backup from {view.entry.device}; its"
+            f" {_count(len(view.offered()), 'code')} will not be offered again by it."
+        )
+    return 0
+
+
+def cmd_status(svc: Service, args: argparse.Namespace) -> int:
+    info = svc.daemon_status()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    last = info["last_export"]
+    print(
+        f"otpsync {'running (pid ' + str(info['pid']) + ')' if info['running'] else 'not running'}"
+    )
+    print(f"  device:      {info['device']}")
+    print(f"  sync folder: {info['sync_folder']}")
+    print(f"  last backup: {last['time'] + '  ' + last['file'] if last else 'none yet'}")
+    print(f"  next backup: {info['next_export'] or '-'}")
+    print(f"  pending:     {info['pending']}")
+    print(f"  watching:    {info['watch_mode']}")
+    if info["last_error"]:
+        print(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
+    return 0
+
+
+def cmd_scan(svc: Service, args: argparse.Namespace) -> int:
+    outcomes = svc.scan_once()
+    queued = [o for o in outcomes if o.kind == "queued"]
+    for o in outcomes:
+        if o.kind in ("damaged", "wrong-passphrase"):
+            log.warning("%s", o.message)
+    print(f"Looked at {_count(len(outcomes), 'file')}; queued {len(queued)}.")
+    return 0
+
+
+def cmd_run(svc: Service, args: argparse.Namespace) -> int:
+    from daemon.runner import Daemon, Event
+
+    if not args.headless:
+        log.warning("the tray app is not available yet; running headless")
+    _log_to_file(svc, args.verbose)
+    daemon = Daemon(svc)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def say(event: Event) -> None:
+        if event.kind in ("pending", "merged", "error"):
+            print(f"otpsync: {event.message}", file=sys.stderr, flush=True)
+
+    daemon.add_listener(say)
+    daemon.start()
+    print(f"otpsync: running for {svc.config.device}; Ctrl-C stops", file=sys.stderr, flush=True)
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        daemon.stop()
+    return 0
+
+
+def _log_to_file(svc: Service, verbose: bool) -> None:
+    from logging.handlers import RotatingFileHandler
+
+    from daemon.fsutil import ensure_private_dir
+
+    ensure_private_dir(svc.paths.state_dir)
+    path = svc.state.log_file
+    handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    path.chmod(0o600)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for stream in root.handlers:
+        if not isinstance(stream, RotatingFileHandler):
+            stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 # --- parser -------------------------------------------------------------------------------------
@@ -422,6 +567,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("undo", help="restore the vault from before the last change")
     s.set_defaults(func=cmd_undo)
+
+    s = sub.add_parser("run", help="run the daemon: scheduled backups, watch the sync folder")
+    s.add_argument("--headless", action="store_true", help="no tray icon; stop with Ctrl-C")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("pending", help="backups from your other devices waiting for approval")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_pending)
+
+    for name, func, what in (
+        ("approve", cmd_approve, "merge a pending import (snapshot first; undo reverts it)"),
+        ("reject", cmd_reject, "turn a pending import down; its codes are not offered again"),
+    ):
+        s = sub.add_parser(name, help=what)
+        s.add_argument("id", nargs="?", help="the pending import's id (see `otpsync pending`)")
+        s.add_argument("--all", action="store_true", help="every pending import")
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("status", help="is the daemon running; last and next backup; pending")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("scan", help="look through the sync folder once and queue new backups")
+    s.set_defaults(func=cmd_scan)
     return p
 
 

@@ -13,10 +13,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
+
 from daemon.core.backup_format import DEVICE_RE, KdfParams
+from daemon.core.durations import format_duration, parse_duration
 from daemon.errors import ConfigError, KdfOutOfBounds, NoVault
 
 DEFAULT_SNAPSHOTS = 20
+WATCH_MODES = ("native", "polling")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSettings:
+    """[export]: when the daemon writes backups, and how many of its own it keeps."""
+
+    every: float = 6 * 3600
+    cron: str = ""
+    keep: int = 10
+    only_when_changed: bool = True
+    on_start: bool = True
+    debounce: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSettings:
+    """[watch]: how the daemon notices backups arriving in the sync folder."""
+
+    mode: str = "native"
+    recursive: bool = False
+    rescan: float = 60.0
+    settle: float = 2.0
+    poll_interval: float = 5.0
+    retries: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +56,18 @@ class Config:
     keyring: bool = True
     kdf: KdfParams = field(default_factory=KdfParams)
     snapshots: int = DEFAULT_SNAPSHOTS
+    export: ExportSettings = field(default_factory=ExportSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
 
 _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
 _TOP = {"device", "sync_folder", "passphrase_command", "passphrase_file", "keyring"}
-_TABLES = {"kdf": {"memory_kib", "iterations", "lanes"}, "vault": {"snapshots"}}
+_TABLES = {
+    "kdf": {"memory_kib", "iterations", "lanes"},
+    "vault": {"snapshots"},
+    "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce"},
+    "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries"},
+}
 
 
 def check_device_name(name: str) -> str:
@@ -67,6 +102,29 @@ class _Table:
             )
         return value
 
+    def duration(self, key: str, default: float, low: float, high: float) -> float:
+        text = self.get(key, str, "")
+        if not text:
+            return default
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            raise ConfigError(f"{self.where}: {self.prefix}{key}: {exc}") from None
+        if not low <= seconds <= high:
+            raise ConfigError(
+                f"{self.where}: {self.prefix}{key} must be between {format_duration(low)} and"
+                f" {format_duration(high)}, not {text!r}"
+            )
+        return seconds
+
+    def number(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.get(key, int, default)
+        if not low <= value <= high:
+            raise ConfigError(
+                f"{self.where}: {self.prefix}{key} must be {low} to {high}, not {value}"
+            )
+        return value
+
     def table(self, name: str) -> _Table:
         sub = self.doc.get(name, {})
         if not isinstance(sub, dict):
@@ -76,14 +134,30 @@ class _Table:
 
 def load(path: Path) -> Config:
     """Parse and validate config.toml; every problem is a one-line ConfigError."""
+    return parse(read_text(path), path)
+
+
+def read_text(path: Path) -> str:
     if not path.exists():
         raise NoVault(f"otpsync is not set up here (no {path}); run `otpsync init`")
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def toml_doc(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def parse(text: str, path: Path) -> Config:
+    """Validate config text (``path`` only names it in messages)."""
+    doc = toml_doc(text, path)
     top = _Table(doc, "", _TOP, path)
     device = top.get("device", str, None) if "device" in doc else None
     folder = top.get("sync_folder", str, None) if "sync_folder" in doc else None
@@ -104,9 +178,9 @@ def load(path: Path) -> Config:
         kdf.check()
     except KdfOutOfBounds as exc:
         raise ConfigError(f"{path}: [kdf] {exc}") from None
-    snapshots = vault_t.get("snapshots", int, DEFAULT_SNAPSHOTS)
-    if not 1 <= snapshots <= 1000:
-        raise ConfigError(f"{path}: vault.snapshots must be 1 to 1000, not {snapshots}")
+    snapshots = vault_t.number("snapshots", DEFAULT_SNAPSHOTS, 1, 1000)
+    export = _export_settings(top.table("export"), path)
+    watch = _watch_settings(top.table("watch"), path)
     pfile = top.get("passphrase_file", str, "")
     return Config(
         device=device,
@@ -116,6 +190,45 @@ def load(path: Path) -> Config:
         keyring=top.get("keyring", bool, True),
         kdf=kdf,
         snapshots=snapshots,
+        export=export,
+        watch=watch,
+    )
+
+
+def _export_settings(t: _Table, path: Path) -> ExportSettings:
+    d = ExportSettings()
+    cron = t.get("cron", str, "").strip()
+    if cron and "every" in t.doc:
+        raise ConfigError(f"{path}: set export.every or export.cron, not both")
+    if cron:
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{path}: export.cron {cron!r} is not a crontab line ({exc})"
+            ) from None
+    return ExportSettings(
+        every=t.duration("every", d.every, 60, 30 * 86400),
+        cron=cron,
+        keep=t.number("keep", d.keep, 1, 1000),
+        only_when_changed=t.get("only_when_changed", bool, d.only_when_changed),
+        on_start=t.get("on_start", bool, d.on_start),
+        debounce=t.duration("debounce", d.debounce, 0, 3600),
+    )
+
+
+def _watch_settings(t: _Table, path: Path) -> WatchSettings:
+    d = WatchSettings()
+    mode = t.get("mode", str, d.mode)
+    if mode not in WATCH_MODES:
+        raise ConfigError(f'{path}: watch.mode must be "native" or "polling", not {mode!r}')
+    return WatchSettings(
+        mode=mode,
+        recursive=t.get("recursive", bool, d.recursive),
+        rescan=t.duration("rescan", d.rescan, 1, 86400),
+        settle=t.duration("settle", d.settle, 0, 600),
+        poll_interval=t.duration("poll_interval", d.poll_interval, 0.1, 3600),
+        retries=t.number("retries", d.retries, 0, 100),
     )
 
 

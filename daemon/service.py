@@ -7,9 +7,9 @@ operation leaves the home exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-import tomllib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,23 +21,32 @@ from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, otpauth, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header, MasterKeys
-from daemon.core.merge import MergePlan
+from daemon.core.merge import Change, MergePlan
 from daemon.core.otp import Code, code_at
 from daemon.core.payload import VaultData
 from daemon.errors import (
     BackupError,
-    ConfigError,
+    DamagedFile,
     DuplicateAccount,
     FileMissing,
+    KdfOutOfBounds,
     NoSuchAccount,
+    NotABackup,
     NoVault,
+    OtpsyncError,
+    TruncatedFile,
+    UnsupportedVersion,
+    UsageError,
     VaultExists,
     WouldOverwrite,
     WrongPassphrase,
 )
+from daemon.exporter import content_fingerprint, prune_own
 from daemon.fsutil import ensure_private_dir, write_atomic, write_new
+from daemon.inbox import Inbox, PendingEntry
 from daemon.passphrase import PassphraseSources, get_passphrase
 from daemon.paths import Paths
+from daemon.state import StateFiles, now_text
 from daemon.vault_store import Snapshot, VaultStore
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,57 @@ class ImportPreview:
 class Exported:
     path: Path
     codes: int
+    pruned: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What looking at one file in the sync folder came to."""
+
+    kind: str  # queued, superseded, nothing-new, own, seen, not-backup, retry, damaged,
+    #            wrong-passphrase
+    path: Path
+    message: str = ""
+    entry: PendingEntry | None = None
+    plan: MergePlan | None = None
+    renotify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PendingView:
+    """A queued backup and what it would change in the vault as it is now."""
+
+    entry: PendingEntry
+    plan: MergePlan
+
+    def offered(self) -> list[Change]:
+        return self.plan.of("new") + self.plan.of("updated")
+
+    def to_json(self) -> dict[str, object]:
+        counts = self.plan.counts()
+        return {
+            "id": self.entry.id,
+            "device": self.entry.device,
+            "device_id": self.entry.device_id,
+            "created": self.entry.created,
+            "file": self.entry.file,
+            "total": counts["total"],
+            "new": counts["new"],
+            "updated": counts["updated"],
+            "entries": [
+                {"issuer": c.incoming.issuer, "account": c.incoming.account, "change": c.kind}
+                for c in self.offered()
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Approved:
+    entry: PendingEntry
+    added: tuple[Account, ...]
+    updated: tuple[Account, ...]
+    exported: Exported | None
+    export_error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +143,8 @@ class Service:
         self._config: Config | None = None
         self._keys: MasterKeys | None = None
         self._store: VaultStore | None = None
+        self.state = StateFiles(paths.state_dir)
+        self.inbox = Inbox(paths.state_dir)
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -130,17 +192,22 @@ class Service:
     # --- setting up ---------------------------------------------------------------------------
 
     def init(self, device: str | None, sync_folder: Path | None) -> InitResult:
-        """Create config (unless the person wrote one) and an empty vault; refuse to overwrite."""
+        """Create config (keeping one the person wrote) and an empty vault.
+
+        Everything is checked first — settings, the passphrase — and only then written, so a
+        refused ``init`` leaves the home exactly as it was.
+        """
         if self.paths.vault_file.exists():
             raise VaultExists(
                 f"a vault already exists at {self.paths.vault_file}; nothing was changed"
             )
-        written = self._prewritten_settings()
-        prewritten = written or {}
+        path = self.paths.config_file
+        existing = config_mod.read_text(path) if path.exists() else None
+        prewritten = self.prewritten_settings(existing)
         for key, given in (("device", device), ("sync_folder", sync_folder)):
             if key in prewritten and given is not None and str(given) != prewritten[key]:
                 raise VaultExists(
-                    f"{self.paths.config_file} already sets {key} = {prewritten[key]!r};"
+                    f"{path} already sets {key} = {prewritten[key]!r};"
                     " edit it or leave out the flag"
                 )
         device = device or prewritten.get("device")
@@ -148,30 +215,26 @@ class Service:
             Path(prewritten["sync_folder"]) if "sync_folder" in prewritten else None
         )
         if not device or folder is None:
-            raise ConfigError("init needs --device NAME and --sync-folder DIR")
+            raise UsageError("init needs --device NAME and --sync-folder DIR (or a terminal)")
         config_mod.check_device_name(device)
         folder = folder.expanduser().absolute()
         if not folder.is_dir() and not folder.parent.is_dir():
             raise FileMissing(f"sync folder {folder} does not exist, nor does its parent")
-
-        # Everything checked: now write, config first (so a failed vault write can be retried).
-        ensure_private_dir(self.paths.config_dir)
-        if written is not None:
-            if "device" not in prewritten or "sync_folder" not in prewritten:
-                text = self.paths.config_file.read_text(encoding="utf-8")
-                write_atomic(
-                    self.paths.config_file,
-                    (config_mod.settings_lines(device, folder) + "\n" + text).encode("utf-8"),
-                )
+        if existing is None:
+            text = config_mod.render_new(device, folder)
+        elif len(prewritten) < 2:
+            text = config_mod.settings_lines(device, folder) + "\n" + existing
         else:
-            write_atomic(
-                self.paths.config_file, config_mod.render_new(device, folder).encode("utf-8")
-            )
-        self._config = None
-        cfg = self.config
+            text = existing
+        cfg = config_mod.parse(text, path)
+        passphrase, source = get_passphrase(self._sources(cfg), confirm=True)
+
+        ensure_private_dir(self.paths.config_dir)
+        if text != existing:
+            write_atomic(path, text.encode("utf-8"))
         if not folder.is_dir():
             ensure_private_dir(folder)
-        passphrase, source = get_passphrase(self._sources(cfg), confirm=True)
+        self._config = cfg
         self._keys = MasterKeys(passphrase)
         store = VaultStore(self.paths, self._keys, cfg.kdf, cfg.snapshots)
         vault = VaultData(device_id=str(uuid.uuid4()), device=device, created=utcnow())
@@ -181,15 +244,14 @@ class Service:
             cfg, vault.device_id, source, passphrase, tuple(self._check_peers(folder, self._keys))
         )
 
-    def _prewritten_settings(self) -> dict[str, str] | None:
-        """Top-level settings of a config.toml the person wrote before ``init``, if any."""
+    def prewritten_settings(self, text: str | None = None) -> dict[str, str]:
+        """device and sync_folder of a config.toml the person wrote before ``init``."""
         path = self.paths.config_file
-        if not path.exists():
-            return None
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        if text is None:
+            if not path.exists():
+                return {}
+            text = config_mod.read_text(path)
+        doc = config_mod.toml_doc(text, path)
         return {k: doc[k] for k in ("device", "sync_folder") if isinstance(doc.get(k), str)}
 
     @staticmethod
@@ -299,18 +361,41 @@ class Service:
 
     def export(self, out: Path | None = None) -> Exported:
         """Write an encrypted backup into ``out`` (a folder or a new file; default: the sync
-        folder). Never overwrites: a taken name gets a ``-2`` suffix."""
+        folder, after which this device's old backups beyond ``[export] keep`` are pruned).
+        Never overwrites: a taken name gets a ``-2`` suffix."""
+        return self._export(self.vault(), out)
+
+    def export_if_changed(self, *, always_check: bool = False) -> Exported | None:
+        """The scheduled export: skipped (None) when the vault has not changed since this
+        device's last backup, by content, and that backup is still there. ``always_check``
+        applies the test even with ``only_when_changed = false`` (exports after a change)."""
+        vault = self.vault()
+        last = self.state.last_export()
+        if (
+            (self.config.export.only_when_changed or always_check)
+            and last is not None
+            and last.fingerprint == content_fingerprint(vault)
+            and Path(last.file).exists()
+        ):
+            return None
+        return self._export(vault, None)
+
+    def _export(self, vault: VaultData, out: Path | None) -> Exported:
         cfg = self.config
         if out is None and not cfg.sync_folder.is_dir():
             raise FileMissing(
                 f"sync folder {cfg.sync_folder} does not exist (moved, renamed, or a drive that"
                 " is not mounted?); fix sync_folder in config.toml or pass --out"
             )
-        vault = self.vault()
         now = datetime.now(UTC)
         data = self.store.seal(vault.for_backup(), kind="backup", device=cfg.device, created=now)
         path = self._write_export(out or cfg.sync_folder, data, filenames.backup_name, now)
-        return Exported(path, len(vault.accounts))
+        pruned: tuple[Path, ...] = ()
+        if out is None:
+            self.state.record_export(path, content_fingerprint(vault))
+            pruned = tuple(prune_own(cfg.sync_folder, vault.device_id, cfg.export.keep))
+        log.info("exported %d codes to %s", len(vault.accounts), path.name)
+        return Exported(path, len(vault.accounts), pruned)
 
     def export_plain(self, out: Path) -> Exported:
         """Write the codes as an unencrypted otpauth:// list (mode 0600)."""
@@ -365,6 +450,207 @@ class Service:
         except OSError as exc:
             raise FileMissing(f"{source}: cannot read it ({exc.strerror})") from None
 
+    # --- backups from other devices: look, queue, approve, reject ------------------------------
+
+    def consider(self, path: Path, *, final: bool = True) -> Outcome:
+        """Look at one file in the sync folder and queue it if it brings anything new.
+
+        Cheap checks first (size, hash already seen, header, own device); only then the
+        decryption, with the cached key. ``final=False`` means a file that does not open may
+        still be arriving: answer "retry" instead of reporting it.
+        """
+        try:
+            if path.stat().st_size > backup_format.MAX_FILE_BYTES:
+                return Outcome("not-backup", path, "larger than a backup can be")
+            data = path.read_bytes()
+        except OSError as exc:
+            return Outcome("retry" if not final else "damaged", path, f"{path}: {exc.strerror}")
+        sha = hashlib.sha256(data).hexdigest()
+        if self.state.seen(sha):
+            return Outcome("seen", path)
+
+        def settle(kind: str, message: str = "") -> Outcome:
+            self.state.mark_seen(sha, kind, str(path))
+            return Outcome(kind, path, message)
+
+        try:
+            header = backup_format.read_header(data)
+        except NotABackup:
+            return settle("not-backup")
+        except (TruncatedFile, DamagedFile) as exc:
+            if not final:
+                return Outcome("retry", path, str(exc.located(path)))
+            return settle("damaged", str(exc.located(path)))
+        except (UnsupportedVersion, KdfOutOfBounds) as exc:
+            return settle("damaged", str(exc.located(path)))
+        vault = self.vault()
+        if header.device_id == vault.device_id:
+            return settle("own")
+        try:
+            _, raw = backup_format.open_sealed(data, self.store.keys)
+            incoming = payload.decode(raw, expect_device_id=header.device_id)
+        except WrongPassphrase:
+            return settle(
+                "wrong-passphrase",
+                f"{path}: backup from {header.device} was sealed with another passphrase;"
+                " all your devices must use the same one",
+            )
+        except BackupError as exc:
+            if not final:
+                return Outcome("retry", path, str(exc.located(path)))
+            return settle("damaged", str(exc.located(path)))
+        plan = merge.plan(vault, incoming.accounts, source=header.device_id)
+        if not plan.has_changes:
+            return settle("nothing-new")
+        created = header.created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        entry, replaced = self.inbox.put(
+            device=header.device, device_id=header.device_id, created=created, file=str(path),
+            sha256=sha, queued=now_text(), data=data,
+        )  # fmt: skip
+        if entry is None:
+            return settle("superseded")
+        self.state.mark_seen(sha, "queued", str(path))
+        renotify = replaced is None or _offer_keys(plan) != _offer_keys(
+            self._plan_entry_data(self.inbox.dir / replaced.copy, vault)
+        )
+        return Outcome("queued", path, entry=entry, plan=plan, renotify=renotify)
+
+    def _plan_entry_data(self, copy: Path, vault: VaultData) -> MergePlan | None:
+        try:
+            header, incoming = self._open_copy(copy.read_bytes(), copy)
+        except (OtpsyncError, OSError):
+            return None
+        return merge.plan(vault, incoming.accounts, source=header.device_id)
+
+    def _open_copy(self, data: bytes, where: Path) -> tuple[Header, VaultData]:
+        try:
+            header, raw = backup_format.open_sealed(data, self.store.keys)
+            return header, payload.decode(raw, expect_device_id=header.device_id)
+        except BackupError as exc:
+            raise exc.located(where) from None
+
+    def pending(self) -> list[PendingView]:
+        """The queue, each entry planned against the vault as it is now. Entries that no
+        longer bring anything (merged another way meanwhile) leave the queue here."""
+        vault = self.vault()
+        views = []
+        for entry in self.inbox.entries():
+            copy = self.inbox.dir / entry.copy
+            try:
+                header, incoming = self._open_copy(copy.read_bytes(), copy)
+            except (OtpsyncError, OSError) as exc:
+                log.warning("dropping pending import %s: %s", entry.id, exc)
+                self.inbox.remove(entry.id)
+                continue
+            plan = merge.plan(vault, incoming.accounts, source=header.device_id)
+            if not plan.has_changes:
+                self.inbox.remove(entry.id)
+                self.state.mark_seen(entry.sha256, "nothing-new", entry.file)
+                continue
+            views.append(PendingView(entry, plan))
+        return views
+
+    def _pending_one(self, entry_id: str) -> tuple[PendingEntry, Header, VaultData]:
+        entry = self.inbox.get(entry_id)
+        copy = self.inbox.dir / entry.copy
+        try:
+            data = copy.read_bytes()
+        except OSError as exc:
+            raise FileMissing(
+                f"pending import {entry_id}: its copy is gone ({exc.strerror})"
+            ) from None
+        header, incoming = self._open_copy(data, copy)
+        return entry, header, incoming
+
+    def approve(self, entry_id: str) -> Approved:
+        """Snapshot, merge, save, then export, so the union reaches the other devices."""
+        entry, header, incoming = self._pending_one(entry_id)
+        plans: list[MergePlan] = []
+
+        def change(v: VaultData) -> VaultData:
+            plans.append(merge.plan(v, incoming.accounts, source=header.device_id))
+            return merge.apply(v, plans[-1])
+
+        self._change("approve", change)
+        self.inbox.remove(entry.id)
+        self.state.mark_seen(entry.sha256, "merged", entry.file)
+        plan = plans[-1]
+        exported, error = None, None
+        if plan.has_changes:
+            try:
+                exported = self.export()
+            except OtpsyncError as exc:
+                error = str(exc)
+                log.warning("merged, but the export after it failed: %s", exc)
+        return Approved(
+            entry,
+            tuple(c.incoming for c in plan.of("new")),
+            tuple(c.incoming for c in plan.of("updated")),
+            exported,
+            error,
+        )
+
+    def reject(self, entry_id: str) -> PendingView:
+        """Turn a pending import down; its codes are not offered again by that device."""
+        entry, header, incoming = self._pending_one(entry_id)
+        plans: list[MergePlan] = []
+
+        def change(v: VaultData) -> VaultData:
+            plans.append(merge.plan(v, incoming.accounts, source=header.device_id))
+            return merge.reject(v, plans[-1], header.device_id)
+
+        self._change("reject", change)
+        self.inbox.remove(entry.id)
+        self.state.mark_seen(entry.sha256, "rejected", entry.file)
+        return PendingView(entry, plans[-1])
+
+    def scan_once(self) -> list[Outcome]:
+        """What the daemon's watcher does, once: every candidate in the sync folder."""
+        from daemon.watcher import scan
+
+        folder = self.config.sync_folder
+        if not folder.is_dir():
+            raise FileMissing(f"sync folder {folder} does not exist")
+        return [self.consider(path) for path in scan(folder, self.config.watch.recursive)]
+
+    def daemon_status(self) -> dict[str, object]:
+        """``otpsync status``: needs no passphrase (config and state files only)."""
+        import filelock
+
+        cfg = self.config
+        running, pid = False, None
+        if self.state.daemon_lock.exists():
+            probe = filelock.FileLock(self.state.daemon_lock, timeout=0, thread_local=False)
+            try:
+                probe.acquire()
+                probe.release()
+            except filelock.Timeout:
+                running = True
+                try:
+                    pid = int(self.state.pid_file.read_text().strip())
+                except (OSError, ValueError):
+                    pid = None
+        status = self.state.status()
+        last = self.state.last_export()
+        error = status.get("last_error")
+        return {
+            "running": running,
+            "pid": pid,
+            "device": cfg.device,
+            "sync_folder": str(cfg.sync_folder),
+            "last_export": {"time": last.time, "file": last.file} if last else None,
+            "next_export": status.get("next_export") if running else None,
+            "pending": len(self.inbox.entries()),
+            "watch_mode": cfg.watch.mode,
+            "last_error": error if isinstance(error, dict) else None,
+        }
+
+
+def _offer_keys(plan: MergePlan | None) -> set[tuple[str, str]]:
+    if plan is None:
+        return set()
+    return {(c.kind, c.incoming.fingerprint()) for c in plan.changes if c.kind != "present"}
+
 
 def _suffixed(path: Path, n: int) -> str:
     """``name-N.ext`` for a person-chosen file name, keeping double extensions intact."""
@@ -375,4 +661,12 @@ def _suffixed(path: Path, n: int) -> str:
     return f"{name}-{n}"
 
 
-__all__ = ["Exported", "ImportPreview", "InitResult", "Service"]
+__all__ = [
+    "Approved",
+    "Exported",
+    "ImportPreview",
+    "InitResult",
+    "Outcome",
+    "PendingView",
+    "Service",
+]
