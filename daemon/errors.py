@@ -133,3 +133,7 @@ class UnsupportedImport(ImportFailed):
 
 class PasswordRequired(BackupError):
     """The export is encrypted and no password was given."""
+
+
+class AlreadyRunning(OtpsyncError):
+    """Another ``otpsync run`` holds this home's daemon lock."""

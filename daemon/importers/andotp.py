@@ -1,0 +1,122 @@
+"""andOTP backups: a plain JSON array, or that array encrypted with AES-256-GCM.
+
+Encrypted files carry no magic. The current format starts with a big-endian PBKDF2 iteration
+count (andOTP picks 140 000–160 000), a 12-byte salt and a 12-byte nonce; the old format is just
+nonce‖ciphertext‖tag under SHA-256(password). So we recognise "binary that nothing else
+claims" as andOTP, try the new layout when its header is plausible, then the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from daemon.core.accounts import Account
+from daemon.errors import ImportFailed, UnsupportedImport, WrongPassphrase
+from daemon.importers._common import (
+    Fields,
+    Importer,
+    gcm_try,
+    is_json_array,
+    json_items,
+    load_json,
+    make_account,
+    pbkdf2,
+    require_password,
+    starts_with,
+    without_issuer_prefix,
+)
+
+NONCE, SALT, TAG, ITERATIONS_FIELD = 12, 12, 16, 4
+MIN_ENCRYPTED = NONCE + TAG + 2  # "[]" is the smallest plaintext
+PLAUSIBLE_ITERATIONS = range(1_000, 1_000_001)  # andOTP writes 140 000-160 000
+
+
+def _is_plain(data: bytes) -> bool:
+    return is_json_array(data, "secret", "label", "type") and not is_json_array(
+        data, "otpGenerator"
+    )
+
+
+def _is_binary(data: bytes) -> bool:
+    if len(data) < MIN_ENCRYPTED or starts_with(data, b"[", b"{", b"<"):
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def sniff(data: bytes) -> bool:
+    return _is_plain(data) or _is_binary(data)
+
+
+def is_encrypted(data: bytes) -> bool:
+    return not _is_plain(data)
+
+
+def read(data: bytes, password: str | None) -> list[Account]:
+    if starts_with(data, b"["):
+        return _accounts(load_json(data))
+    if len(data) < MIN_ENCRYPTED:
+        raise ImportFailed("the file is too short to be an andOTP backup")
+    secret = require_password(password).encode("utf-8")
+    plain = None
+    iterations = int.from_bytes(data[:ITERATIONS_FIELD], "big")
+    if iterations in PLAUSIBLE_ITERATIONS and len(data) >= ITERATIONS_FIELD + SALT + NONCE + TAG:
+        plain = _open_new(data, secret, iterations)
+    if plain is None:
+        plain = _open(hashlib.sha256(secret).digest(), data)
+    if plain is None:
+        raise WrongPassphrase("wrong password (or not an andOTP backup: they carry no header)")
+    return _accounts(load_json(plain, "the decrypted backup"))
+
+
+def _open_new(data: bytes, secret: bytes, iterations: int) -> bytes | None:
+    salt = data[ITERATIONS_FIELD : ITERATIONS_FIELD + SALT]
+    key = pbkdf2(secret, salt, iterations, digest="SHA1")
+    return _open(key, data[ITERATIONS_FIELD + SALT :])
+
+
+def _open(key: bytes, blob: bytes) -> bytes | None:
+    return gcm_try(key, blob[:NONCE], blob[NONCE:])
+
+
+def _accounts(value: Any) -> list[Account]:
+    return [_entry(item, f"entry {i}") for i, item in enumerate(json_items(value, "backup"), 1)]
+
+
+def _entry(value: Any, where: str) -> Account:
+    entry = Fields.of(value, where)
+    otp_type = entry.text("type").lower()
+    if otp_type not in ("totp", "hotp", "steam"):
+        raise UnsupportedImport(f"{where} is a {otp_type} code, which otpsync cannot make")
+    issuer = entry.text("issuer", "")
+    name = entry.text("label", "")
+    if not entry.has("issuer"):
+        # Old backups had no issuer field; andOTP showed "Issuer - name" labels.
+        head, sep, rest = name.partition(" - ")
+        if sep:
+            issuer, name = head, without_issuer_prefix(rest, head)
+    return make_account(
+        where,
+        type=otp_type,
+        secret=entry.text("secret"),
+        issuer=issuer,
+        account=name,
+        algorithm=entry.text("algorithm", "SHA1"),
+        digits=entry.integer("digits", 6),
+        period=entry.integer("period", 30),
+        counter=entry.integer("counter", 0),
+    )
+
+
+IMPORTER = Importer(
+    name="andotp",
+    title="andOTP backup",
+    description="andOTP backup (plain JSON, or encrypted .json.aes, current and old formats)",
+    sniff=sniff,
+    read=read,
+    is_encrypted=is_encrypted,
+)

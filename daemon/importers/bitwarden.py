@@ -1,0 +1,96 @@
+"""Bitwarden exports, JSON or CSV: the codes are the logins' ``totp`` values.
+
+A ``totp`` value is an otpauth URI, a ``steam://`` URI or a bare base32 secret; the item's
+name and username fill in what the value lacks. Logins without one are passwords, not codes,
+and are skipped. Encrypted exports are refused with a reason: "account restricted" ones need
+the Bitwarden account key, and we have no real password-protected file to test against.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from daemon.core.accounts import Account
+from daemon.errors import ImportFailed, UnsupportedImport
+from daemon.importers._common import (
+    MAX_ENTRIES,
+    Fields,
+    Importer,
+    bounded,
+    decode_text,
+    is_json_object,
+    load_json,
+    starts_with,
+)
+from daemon.importers.uris import parse_embedded
+
+CSV_COLUMN = "login_totp"
+
+
+def _is_csv(data: bytes) -> bool:
+    first = data[:4096].removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    return CSV_COLUMN.encode() in first and b"," in first and not starts_with(data, b"{", b"[")
+
+
+def sniff(data: bytes) -> bool:
+    return (
+        is_json_object(data, "encrypted", "items")
+        or is_json_object(data, "encrypted", "passwordProtected")
+        or _is_csv(data)
+    )
+
+
+def read(data: bytes, password: str | None) -> list[Account]:
+    if starts_with(data, b"{"):
+        return _read_json(data)
+    return _read_csv(data)
+
+
+def _read_json(data: bytes) -> list[Account]:
+    root = Fields.of(load_json(data), "the export")
+    if root.flag("encrypted", False):
+        raise UnsupportedImport(
+            "encrypted Bitwarden exports are not supported; export as .json (unencrypted), "
+            "import it, then delete that file"
+        )
+    accounts = []
+    for index, value in enumerate(root.items("items"), 1):
+        item = Fields.of(value, f"item {index}")
+        if not item.has("login"):
+            continue
+        login = item.child("login")
+        totp = login.text("totp", "")
+        if totp.strip():
+            where = f"item {index}"
+            name, user = item.text("name", ""), login.text("username", "")
+            accounts.append(parse_embedded(totp, where, issuer=name, account=user))
+    return accounts
+
+
+def _read_csv(data: bytes) -> list[Account]:
+    reader = csv.DictReader(io.StringIO(decode_text(data), newline=""))
+    if reader.fieldnames is None or CSV_COLUMN not in reader.fieldnames:
+        raise ImportFailed(f"the CSV has no {CSV_COLUMN} column")
+    rows: list[dict[str, Any]] = []
+    for row in reader:
+        rows.append(row)
+        if len(rows) > MAX_ENTRIES:
+            break
+    accounts = []
+    for number, row in enumerate(bounded(rows), 2):
+        totp = row.get(CSV_COLUMN) or ""
+        if totp.strip():
+            name, user = row.get("name") or "", row.get("login_username") or ""
+            accounts.append(parse_embedded(totp, f"row {number}", issuer=name, account=user))
+    return accounts
+
+
+IMPORTER = Importer(
+    name="bitwarden",
+    title="Bitwarden export",
+    description="Bitwarden export, unencrypted .json or .csv (logins with a TOTP)",
+    sniff=sniff,
+    read=read,
+)
