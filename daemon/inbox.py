@@ -1,0 +1,104 @@
+"""The pending-import queue: backups from other devices waiting for the person's approval.
+
+Persisted in the state dir: ``inbox/index.json`` plus a copy of each (still encrypted)
+backup, so approval works even after the sync client removed the original. No secret and no
+code label is stored in the clear: what an entry offers is worked out from the copy, against
+the vault as it is when asked. One entry per source device; a newer backup replaces it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import filelock
+
+from daemon.errors import NoSuchAccount, VaultBusy
+from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
+from daemon.state import read_json, write_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    id: str
+    device: str
+    device_id: str
+    created: str  # the backup's creation time (its header), ISO 8601 UTC
+    file: str  # where it was found
+    copy: str  # its copy's name in the inbox dir
+    sha256: str
+    queued: str
+
+
+class Inbox:
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir / "inbox"
+
+    @property
+    def index_file(self) -> Path:
+        return self.dir / "index.json"
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        ensure_private_dir(self.dir)
+        lock = filelock.FileLock(self.dir / "inbox.lock", timeout=15, mode=PRIVATE_FILE)
+        try:
+            with lock:
+                yield
+        except filelock.Timeout:
+            raise VaultBusy("the pending-import queue is locked by another otpsync") from None
+
+    def entries(self) -> list[PendingEntry]:
+        raw = read_json(self.index_file, [])
+        out = []
+        for item in raw if isinstance(raw, list) else []:
+            try:
+                out.append(PendingEntry(**item))
+            except TypeError:
+                log.warning("dropping a malformed pending entry")
+        return sorted(out, key=lambda e: e.queued)
+
+    def get(self, entry_id: str) -> PendingEntry:
+        for entry in self.entries():
+            if entry.id == entry_id:
+                return entry
+        raise NoSuchAccount(f"no pending import {entry_id!r} (see `otpsync pending`)")
+
+    def read_copy(self, entry: PendingEntry) -> bytes:
+        return (self.dir / entry.copy).read_bytes()
+
+    def _save(self, entries: list[PendingEntry]) -> None:
+        write_json(self.index_file, [asdict(e) for e in entries])
+
+    def put(
+        self, *, device: str, device_id: str, created: str, file: str, sha256: str,
+        queued: str, data: bytes,
+    ) -> tuple[PendingEntry | None, PendingEntry | None]:  # fmt: skip
+        """Queue a backup: (new entry or None if an equally new one is queued, replaced)."""
+        with self.locked():
+            entries = self.entries()
+            same = [e for e in entries if e.device_id == device_id]
+            if same and same[0].created >= created:
+                return None, None
+            entry_id = secrets.token_hex(4)
+            entry = PendingEntry(entry_id, device, device_id, created, file,
+                                 f"{entry_id}.4otp.txt", sha256, queued)  # fmt: skip
+            write_atomic(self.dir / entry.copy, data)
+            self._save([e for e in entries if e.device_id != device_id] + [entry])
+            for old in same:
+                (self.dir / old.copy).unlink(missing_ok=True)
+            return entry, (same[0] if same else None)
+
+    def remove(self, entry_id: str) -> None:
+        with self.locked():
+            entries = self.entries()
+            gone = [e for e in entries if e.id == entry_id]
+            self._save([e for e in entries if e.id != entry_id])
+            for entry in gone:
+                (self.dir / entry.copy).unlink(missing_ok=True)

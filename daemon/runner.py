@@ -1,0 +1,462 @@
+"""The long-running daemon: scheduled exports, the sync-folder watcher and the queue.
+
+All work on the vault and on files happens on one worker thread, in order, so nothing races:
+APScheduler's jobs, watchdog's events and the tray's clicks only put work on its queue. The
+tray and ``otpsync run --headless`` drive a ``Daemon``; listeners hear about new pending
+imports, merges, exports and errors. The CLI cooperates through files and locks: a change it
+makes (``approve``, ``add``…) is noticed within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import filelock
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from daemon.core.durations import format_duration
+from daemon.errors import AlreadyRunning, OtpsyncError
+from daemon.service import Approved, Exported, Outcome, PendingView, Service
+from daemon.state import LastExport, now_text
+from daemon.watcher import NativeWatch, SettleTracker, scan, stamp_of
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LOCAL_CHECK = 1.0  # how often the worker looks for changes the CLI made (two stats)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What listeners hear: kind is pending, merged, exported, error or status."""
+
+    kind: str
+    message: str = ""
+    data: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLabel:
+    id: str
+    issuer: str
+    account: str
+    type: str
+
+    @property
+    def label(self) -> str:
+        if self.issuer and self.account:
+            return f"{self.issuer} — {self.account}"
+        return self.issuer or self.account or "(unnamed)"
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonStatus:
+    """Everything a face (tray, status command) shows; no secret in it."""
+
+    device: str
+    sync_folder: Path
+    watch_mode: str
+    paused: bool = False
+    last_export: LastExport | None = None
+    next_export: datetime | None = None
+    pending: tuple[PendingView, ...] = ()
+    codes: tuple[CodeLabel, ...] = ()
+    problem: str | None = None  # ongoing: folder missing, export failing
+    last_error: tuple[str, str] | None = None  # (time, message) of the latest error
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Daemon:
+    """One home's running otpsync. ``start`` → work on threads → ``stop``."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        cfg = service.config
+        self.cfg = cfg
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._tracker = SettleTracker(cfg.watch.settle, cfg.watch.retries)
+        self._listeners: list[Callable[[Event], None]] = []
+        self._status = DaemonStatus(cfg.device, cfg.sync_folder, cfg.watch.mode)
+        self._status_lock = threading.Lock()
+        self._instance_lock = filelock.FileLock(
+            service.state.daemon_lock, timeout=0, thread_local=False
+        )
+        self._worker: threading.Thread | None = None
+        self._watch: NativeWatch | None = None
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._paused = False
+        self._export_due: float | None = None
+        self._next_rescan = 0.0
+        self._next_local_check = 0.0
+        self._local_stamps: tuple[object, object] | None = None
+        self.kdf_runs_at_start = 0
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take the home's daemon lock, check the passphrase, start threads. Raises
+        AlreadyRunning, or the passphrase/vault error, before any thread starts."""
+        self.service.state.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            self._instance_lock.acquire()
+        except filelock.Timeout:
+            pid = self._read_pid()
+            raise AlreadyRunning(
+                f"otpsync is already running for this home (pid {pid or 'unknown'})"
+            ) from None
+        try:
+            vault = self.service.vault()  # the passphrase works, or we stop here
+            self._set_status(codes=_labels(vault.accounts))
+            self.service.state.pid_file.write_text(f"{os.getpid()}\n")
+            self.service.state.update_status(
+                pid=os.getpid(), started=now_text(), watch_mode=self.cfg.watch.mode,
+                paused=False, last_error=None, next_export=None,
+            )  # fmt: skip
+            self._worker = threading.Thread(target=self._run, name="otpsync-worker", daemon=True)
+            self._worker.start()
+            self._start_schedule()
+            self._start_watch()
+            self._next_rescan = 0.0  # the startup scan: right away
+            if self.cfg.export.on_start:
+                self._queue.put(self._scheduled_export)
+        except BaseException:
+            self._release()
+            raise
+        log.info(
+            "started: device %s, sync folder %s, watch %s",
+            self.cfg.device, self.cfg.sync_folder, self.cfg.watch.mode,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop cleanly: no new work, the current job finishes (no half-written file)."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join(timeout=60)
+            self._worker = None
+        self._release()
+        log.info("stopped")
+
+    def _release(self) -> None:
+        if self._instance_lock.is_locked:
+            self.service.state.pid_file.unlink(missing_ok=True)
+            self.service.state.update_status(pid=None, next_export=None)
+            self._instance_lock.release()
+
+    def _read_pid(self) -> int | None:
+        try:
+            return int(self.service.state.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _start_schedule(self) -> None:
+        ex = self.cfg.export
+        trigger = (
+            CronTrigger.from_crontab(ex.cron, timezone=datetime.now().astimezone().tzinfo)
+            if ex.cron
+            else IntervalTrigger(seconds=ex.every)
+        )
+        # coalesce + no grace limit: after a suspend, one export catches up, not N.
+        self._scheduler.add_job(
+            lambda: self._queue.put(self._scheduled_export), trigger, id="export",
+            coalesce=True, max_instances=1, misfire_grace_time=None,
+        )  # fmt: skip
+        self._scheduler.start()
+        self._refresh_next_export()
+
+    def _start_watch(self) -> None:
+        if self.cfg.watch.mode != "native" or not self.cfg.sync_folder.is_dir():
+            return
+        try:
+            self._watch = NativeWatch(self.cfg.sync_folder, self.cfg.watch.recursive, self._notice)
+            self._watch.start()
+        except OSError as exc:  # e.g. inotify watch limit reached: rescans still work
+            log.warning("native watching unavailable (%s); relying on rescans", exc)
+            self._watch = None
+
+    # --- what faces call (thread-safe) ------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def status(self) -> DaemonStatus:
+        with self._status_lock:
+            return self._status
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        """Run ``fn`` on the worker thread; the Future carries its result or error."""
+        fut: Future[T] = Future()
+
+        def job() -> None:
+            if not fut.set_running_or_notify_cancel():
+                return
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:
+                fut.set_exception(exc)
+
+        self._queue.put(job)
+        return fut
+
+    def export_now(self) -> Future[Exported]:
+        def run() -> Exported:
+            done = self.service.export()
+            self._after_export(done)
+            return done
+
+        return self.submit(run)
+
+    def approve(self, entry_id: str) -> Future[Approved]:
+        def run() -> Approved:
+            result = self.service.approve(entry_id)
+            if result.exported:
+                self._after_export(result.exported)
+            self._refresh(vault_changed=True)
+            n = len(result.added)
+            self._emit("merged", f"Merged {n} new code{'s' if n != 1 else ''} from"
+                       f" {result.entry.device}", result)  # fmt: skip
+            return result
+
+        return self.submit(run)
+
+    def reject(self, entry_id: str) -> Future[PendingView]:
+        def run() -> PendingView:
+            view = self.service.reject(entry_id)
+            self._refresh(vault_changed=True)
+            return view
+
+        return self.submit(run)
+
+    def undo(self) -> Future[Any]:
+        def run() -> Any:
+            result = self.service.undo()
+            self._refresh(vault_changed=True)
+            return result
+
+        return self.submit(run)
+
+    def code(self, account_id: str) -> Future[Any]:
+        """(account, code) for one id, computed on the worker (the tray never decrypts)."""
+
+        def run() -> Any:
+            for account, code in self.service.codes():
+                if account.id == account_id:
+                    return account, code
+            raise OtpsyncError("that code is no longer in the vault")
+
+        return self.submit(run)
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume scheduled exports and the watcher (manual actions still work)."""
+
+        def run() -> None:
+            self._paused = paused
+            if paused:
+                self._scheduler.pause()
+            else:
+                self._scheduler.resume()
+                self._next_rescan = 0.0
+                self._export_due = time.monotonic()
+            self.service.state.update_status(paused=paused)
+            self._set_status(paused=paused)
+            self._refresh_next_export()
+            self._emit("status", "paused" if paused else "resumed")
+
+        self._queue.put(run)
+
+    # --- the worker --------------------------------------------------------------------------
+
+    def _notice(self, path: Path) -> None:
+        """Called on watchdog's thread for every candidate event."""
+        self._tracker.notice(path, time.monotonic())
+        self._queue.put(_wake)
+
+    def _run(self) -> None:
+        while True:
+            timeout = max(0.0, min(self._next_wakeup() - time.monotonic(), LOCAL_CHECK))
+            try:
+                job = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                job = _wake
+            if job is None:
+                return
+            self._guarded(job)
+            self._guarded(self._tick)
+
+    def _guarded(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except OtpsyncError as exc:
+            self._error(str(exc))
+        except Exception:  # a bug: keep the daemon up, keep the traceback in the log
+            log.exception("unexpected error in the worker")
+            self._error("unexpected internal error (details in the log)")
+
+    def _next_wakeup(self) -> float:
+        now = time.monotonic()
+        deadlines = [self._next_rescan, self._next_local_check]
+        if not self._paused:
+            if (settle := self._tracker.next_deadline()) is not None:
+                deadlines.append(settle)
+            if self._export_due is not None:
+                deadlines.append(self._export_due)
+        return min([*deadlines, now + 3600])
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_local_check:
+            self._next_local_check = now + LOCAL_CHECK
+            self._check_local_changes()
+        if self._paused:
+            return
+        if now >= self._next_rescan:
+            interval = (
+                self.cfg.watch.poll_interval if self.cfg.watch.mode == "polling"
+                else self.cfg.watch.rescan
+            )  # fmt: skip
+            self._next_rescan = now + interval
+            self._rescan(now)
+        for path, last in self._tracker.due(time.monotonic()):
+            self._handle(self.service.consider(path, final=last))
+        if self._export_due is not None and time.monotonic() >= self._export_due:
+            self._export_due = None
+            self._scheduled_export(changed_only=True)
+
+    def _rescan(self, now: float) -> None:
+        folder = self.cfg.sync_folder
+        if not folder.is_dir():
+            self._set_problem(f"sync folder {folder} is missing")
+            return
+        if self.status().problem and "is missing" in (self.status().problem or ""):
+            self._set_problem(None)
+            log.info("sync folder is back")
+            if self._watch is None:
+                self._start_watch()
+        for path in scan(folder, self.cfg.watch.recursive):
+            self._tracker.notice(path, now, mtime_trusted=True)
+
+    def _handle(self, outcome: Outcome) -> None:
+        if outcome.kind == "retry":
+            log.info("%s does not open yet; will retry", outcome.path.name)
+            self._tracker.retry(outcome.path, time.monotonic())
+        elif outcome.kind == "queued" and outcome.entry and outcome.plan:
+            self._refresh()
+            n = len(outcome.plan.of("new"))
+            u = len(outcome.plan.of("updated"))
+            what = f"{n} new code{'s' if n != 1 else ''}" + (f", {u} updated" if u else "")
+            log.info("queued backup from %s: %s", outcome.entry.device, what)
+            if outcome.renotify:
+                self._emit("pending", f"Backup from {outcome.entry.device}: {what}", outcome)
+        elif outcome.kind in ("damaged", "wrong-passphrase"):
+            self._error(outcome.message)
+        else:
+            log.debug("%s: %s", outcome.path.name, outcome.kind)
+
+    def _check_local_changes(self) -> None:
+        """The CLI may have changed the vault or the queue: refresh, and export soon."""
+        stamps = (
+            stamp_of(self.service.paths.vault_file),
+            stamp_of(self.service.inbox.index_file),
+        )
+        if stamps == self._local_stamps:
+            return
+        vault_changed = self._local_stamps is None or stamps[0] != self._local_stamps[0]
+        first = self._local_stamps is None
+        self._local_stamps = stamps
+        self._refresh(vault_changed=vault_changed)
+        if vault_changed and not first:
+            self._export_due = time.monotonic() + self.cfg.export.debounce
+
+    def _scheduled_export(self, changed_only: bool = False) -> None:
+        if self._paused:
+            return
+        try:
+            done = self.service.export_if_changed(always_check=changed_only)
+        except OtpsyncError as exc:
+            self._set_problem(f"export failed: {exc}")
+            raise
+        self._refresh_next_export()
+        if done is not None:
+            self._after_export(done)
+
+    def _after_export(self, done: Exported) -> None:
+        problem = self.status().problem
+        if problem and problem.startswith("export failed"):
+            self._set_problem(None)
+        self._set_status(last_export=self.service.state.last_export())
+        self._emit("exported", f"Backed up {done.codes} codes to {done.path.name}", done)
+
+    # --- status -----------------------------------------------------------------------------
+
+    def _refresh(self, vault_changed: bool = False) -> None:
+        pending = tuple(self.service.pending())
+        changes: dict[str, Any] = {"pending": pending,
+                                   "last_export": self.service.state.last_export()}  # fmt: skip
+        if vault_changed:
+            changes["codes"] = _labels(self.service.vault().accounts)
+        self._set_status(**changes)
+        self._emit("status")
+
+    def _refresh_next_export(self) -> None:
+        job = self._scheduler.get_job("export") if self._scheduler.running else None
+        nxt = job.next_run_time if job is not None and not self._paused else None
+        self._set_status(next_export=nxt)
+        self.service.state.update_status(next_export=nxt.isoformat() if nxt else None)
+
+    def _set_status(self, **changes: Any) -> None:
+        with self._status_lock:
+            self._status = replace(self._status, **changes)
+
+    def _set_problem(self, problem: str | None) -> None:
+        if problem == self.status().problem:
+            return
+        self._set_status(problem=problem)
+        if problem:
+            self._error(problem)
+        else:
+            self._emit("status")
+
+    def _error(self, message: str) -> None:
+        log.error("%s", message)
+        stamp = now_text()
+        self._set_status(last_error=(stamp, message))
+        self.service.state.update_status(last_error={"time": stamp, "message": message})
+        self._emit("error", message)
+
+    def _emit(self, kind: str, message: str = "", data: Any = None) -> None:
+        event = Event(kind, message, data)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("a listener failed on %s", kind)
+
+
+def _wake() -> None:
+    """A no-op job: it only makes the worker look at its timers."""
+
+
+def _labels(accounts: Any) -> tuple[CodeLabel, ...]:
+    return tuple(CodeLabel(a.id, a.issuer, a.account, a.type) for a in accounts)
+
+
+def describe_next(moment: datetime | None) -> str:
+    if moment is None:
+        return "not scheduled"
+    return f"in {format_duration((moment - datetime.now(UTC)).total_seconds())}"

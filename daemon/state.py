@@ -1,0 +1,119 @@
+"""Small JSON files in the state dir: status, last export, files already looked at.
+
+State is rebuildable: a missing or unreadable file means "start fresh" (with a warning),
+never a crash. Nothing here is secret; no secret is ever written here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from daemon.fsutil import ensure_private_dir, write_atomic
+
+log = logging.getLogger(__name__)
+
+MAX_SEEN = 20_000
+
+
+def read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable %s (%s); starting it afresh", path.name, exc)
+        return default
+
+
+def write_json(path: Path, value: Any) -> None:
+    ensure_private_dir(path.parent)
+    write_atomic(path, (json.dumps(value, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LastExport:
+    time: str
+    file: str
+    fingerprint: str
+
+
+class StateFiles:
+    """The state dir's small files (the inbox has its own module)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir
+
+    @property
+    def status_file(self) -> Path:
+        return self.dir / "status.json"
+
+    @property
+    def daemon_lock(self) -> Path:
+        return self.dir / "daemon.lock"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "daemon.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.dir / "otpsync.log"
+
+    def last_export(self) -> LastExport | None:
+        doc = read_json(self.dir / "last_export.json", None)
+        try:
+            return LastExport(doc["time"], doc["file"], doc["fingerprint"]) if doc else None
+        except (KeyError, TypeError):
+            return None
+
+    def record_export(self, file: Path, fingerprint: str) -> None:
+        write_json(
+            self.dir / "last_export.json",
+            {"time": now_text(), "file": str(file), "fingerprint": fingerprint},
+        )
+
+    def status(self) -> dict[str, Any]:
+        doc = read_json(self.status_file, {})
+        return doc if isinstance(doc, dict) else {}
+
+    def update_status(self, **changes: Any) -> None:
+        doc = self.status()
+        doc.update(changes)
+        write_json(self.status_file, doc)
+
+    # --- files already looked at, by content hash --------------------------------------------
+
+    def _seen(self) -> dict[str, Any]:
+        doc = read_json(self.dir / "seen.json", {})
+        return doc if isinstance(doc, dict) else {}
+
+    def seen(self, sha256: str) -> str | None:
+        entry = self._seen().get(sha256)
+        return entry.get("outcome") if isinstance(entry, dict) else None
+
+    def mark_seen(self, sha256: str, outcome: str, name: str) -> None:
+        seen = self._seen()
+        seen[sha256] = {"outcome": outcome, "file": name, "time": now_text()}
+        if len(seen) > MAX_SEEN:
+            oldest = sorted(seen, key=lambda k: str(seen[k].get("time", "")))
+            for key in oldest[: len(seen) - MAX_SEEN]:
+                del seen[key]
+        write_json(self.dir / "seen.json", seen)

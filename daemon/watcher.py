@@ -1,0 +1,187 @@
+"""The sync folder, watched: native events plus a stat-only rescan, or polling only.
+
+Nothing here reads a file's content. The watcher finds candidate names, waits until a file
+has kept its size and mtime for ``settle`` seconds, and hands it on; the service decides what
+the file is. Events and rescans only ever *notice* paths, so a burst of 500 files costs 500
+stats, and a missed event is caught by the next rescan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from daemon.core.backup_format import MAX_FILE_BYTES
+from daemon.core.candidates import is_candidate_name, is_ignored_dir
+
+log = logging.getLogger(__name__)
+
+Stamp = tuple[int, int]  # (size, mtime_ns)
+
+
+def stamp_of(path: Path) -> Stamp | None:
+    """(size, mtime) of a regular file we may read, else None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def acceptable(path: Path, folder: Path) -> bool:
+    """A candidate name, not inside a sync client's folder, no symlink out of the folder."""
+    if not is_candidate_name(path.name):
+        return False
+    try:
+        rel = path.relative_to(folder)
+    except ValueError:
+        return False
+    if any(is_ignored_dir(part) for part in rel.parts[:-1]):
+        return False
+    if path.is_symlink():
+        try:
+            return path.resolve().is_relative_to(folder.resolve())
+        except OSError:
+            return False
+    return True
+
+
+def scan(folder: Path, recursive: bool, _root: Path | None = None) -> Iterator[Path]:
+    """Candidate files in ``folder`` (stat only, no content read)."""
+    root = _root or folder
+    try:
+        with os.scandir(folder) as it:
+            entries = list(it)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if recursive and not is_ignored_dir(entry.name):
+                    yield from scan(path, recursive, root)
+            elif entry.is_file(follow_symlinks=True) and acceptable(path, root):
+                yield path
+        except OSError:
+            continue
+
+
+@dataclass
+class _Watch:
+    stamp: Stamp
+    since: float
+    attempts: int = 0
+
+
+class SettleTracker:
+    """Files noticed but not yet handed on, each waiting for its size and mtime to hold still.
+
+    It also remembers the stamp of every file already handed on, so a rescan that finds it
+    unchanged does not hand it on again (the service would skip it by hash, but only after
+    reading it). Thread-safe: events arrive on the observer's thread.
+    """
+
+    def __init__(self, settle: float, retries: int) -> None:
+        self.settle, self.retries = settle, retries
+        self._waiting: dict[Path, _Watch] = {}
+        self._done: dict[Path, tuple[Stamp, int]] = {}
+        self._lock = threading.Lock()
+
+    def notice(self, path: Path, now: float, *, mtime_trusted: bool = False) -> None:
+        """A path was seen (event or rescan). ``mtime_trusted``: on a rescan, a file whose
+        mtime is older than ``settle`` has settled already and need not wait again."""
+        stamp = stamp_of(path)
+        with self._lock:
+            if stamp is None:
+                self._waiting.pop(path, None)
+                self._done.pop(path, None)
+                return
+            done = self._done.get(path)
+            if done is not None and done[0] == stamp:
+                return
+            watch = self._waiting.get(path)
+            if watch is None:
+                since = now
+                if mtime_trusted:
+                    since = now - min(max(0.0, time.time() - stamp[1] / 1e9), self.settle)
+                self._waiting[path] = _Watch(stamp, since)
+            elif watch.stamp != stamp:
+                watch.stamp, watch.since = stamp, now
+
+    def due(self, now: float) -> list[tuple[Path, bool]]:
+        """Paths that held still for ``settle``, each with "is this its last attempt"."""
+        ready = []
+        with self._lock:
+            for path, watch in list(self._waiting.items()):
+                if now - watch.since < self.settle:
+                    continue
+                stamp = stamp_of(path)
+                if stamp is None:
+                    del self._waiting[path]
+                elif stamp != watch.stamp:
+                    watch.stamp, watch.since = stamp, now
+                else:
+                    del self._waiting[path]
+                    self._done[path] = (stamp, watch.attempts)
+                    ready.append((path, watch.attempts >= self.retries))
+        return ready
+
+    def retry(self, path: Path, now: float) -> None:
+        """The file did not open yet (it may still be arriving): wait and try again."""
+        with self._lock:
+            done = self._done.pop(path, None)
+            stamp = stamp_of(path)
+            if done is None or stamp is None:
+                return
+            self._waiting[path] = _Watch(stamp, now, done[1] + 1)
+
+    def next_deadline(self) -> float | None:
+        with self._lock:
+            if not self._waiting:
+                return None
+            return min(w.since for w in self._waiting.values()) + self.settle
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, folder: Path, notice: Callable[[Path], None]) -> None:
+        self.folder, self.notice = folder, notice
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if raw:
+                path = Path(os.fsdecode(raw))
+                if acceptable(path, self.folder):
+                    self.notice(path)
+
+
+class NativeWatch:
+    """watchdog's native observer (inotify, FSEvents, ReadDirectoryChangesW) on the folder."""
+
+    def __init__(self, folder: Path, recursive: bool, notice: Callable[[Path], None]) -> None:
+        self.observer = Observer()
+        self.observer.daemon = True
+        self.observer.schedule(_Handler(folder, notice), str(folder), recursive=recursive)
+
+    def start(self) -> None:
+        self.observer.start()
+
+    def stop(self) -> None:
+        self.observer.stop()
+        self.observer.join(timeout=10)
