@@ -482,7 +482,8 @@ def _log_to_file(svc: Service, verbose: bool) -> None:
     for stream in root.handlers:
         if not isinstance(stream, RotatingFileHandler):
             stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for chatty in ("apscheduler", "watchdog", "filelock", "tzlocal"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 # --- parser -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.core.durations import format_duration
 from daemon.errors import AlreadyRunning, OtpsyncError
+from daemon.fsutil import write_atomic
 from daemon.service import Approved, Exported, Outcome, PendingView, Service
 from daemon.state import LastExport, now_text
 from daemon.watcher import NativeWatch, SettleTracker, scan, stamp_of
@@ -91,7 +92,7 @@ class Daemon:
         self._status = DaemonStatus(cfg.device, cfg.sync_folder, cfg.watch.mode)
         self._status_lock = threading.Lock()
         self._instance_lock = filelock.FileLock(
-            service.state.daemon_lock, timeout=0, thread_local=False
+            service.state.daemon_lock, timeout=0, thread_local=False, mode=0o600
         )
         self._worker: threading.Thread | None = None
         self._watch: NativeWatch | None = None
@@ -119,7 +120,7 @@ class Daemon:
         try:
             vault = self.service.vault()  # the passphrase works, or we stop here
             self._set_status(codes=_labels(vault.accounts))
-            self.service.state.pid_file.write_text(f"{os.getpid()}\n")
+            write_atomic(self.service.state.pid_file, f"{os.getpid()}\n".encode())
             self.service.state.update_status(
                 pid=os.getpid(), started=now_text(), watch_mode=self.cfg.watch.mode,
                 paused=False, last_error=None, next_export=None,

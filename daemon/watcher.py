@@ -157,12 +157,16 @@ class SettleTracker:
             return len(self._waiting)
 
 
+_QUIET_EVENTS = frozenset({"opened", "closed_no_write", "deleted"})
+
+
 class _Handler(FileSystemEventHandler):
     def __init__(self, folder: Path, notice: Callable[[Path], None]) -> None:
         self.folder, self.notice = folder, notice
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory:
+        # Reads (ours included) raise opened/closed_no_write events: nothing arrived.
+        if event.is_directory or event.event_type in _QUIET_EVENTS:
             return
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if raw:
