@@ -23,7 +23,7 @@ from daemon.config import check_device_name, device_slug
 from daemon.core import otpauth
 from daemon.core.accounts import RECOMMENDED_SECRET_BITS, Account
 from daemon.core.merge import Change
-from daemon.errors import OtpsyncError, UsageError
+from daemon.errors import FileMissing, OtpsyncError, UsageError
 from daemon.passphrase import keyring_available, store_in_keyring
 from daemon.paths import Paths
 from daemon.service import ImportPreview, PendingView, Service
@@ -297,15 +297,37 @@ def _print_preview(preview: ImportPreview, shown_name: str) -> None:
     if n["skipped"]:
         line += f", {n['skipped']} skipped"
     print(line)
-    print(f"  (backup from {preview.header.device}, {preview.header.created:%Y-%m-%d %H:%M} UTC)")
+    print(f"  ({preview.origin})")
     for change in plan.of("new") + plan.of("updated") + plan.of("skipped"):
         print(_describe(change))
     if plan.of("skipped") and not plan.include_deleted:
         print("  (codes removed here stay out; --include-deleted brings them back)")
 
 
+def _read_password_file(path: str) -> str:
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileMissing(f"--password-file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileMissing(f"cannot read --password-file {path}: {exc}") from None
+    return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+
+
+def _ask_password(what: str) -> str:
+    import getpass
+
+    return getpass.getpass(f"Password of the {what}: ")
+
+
 def cmd_import(svc: Service, args: argparse.Namespace) -> int:
-    preview = svc.preview_import(Path(args.file), include_deleted=args.include_deleted)
+    preview = svc.preview_import(
+        Path(args.file),
+        fmt=args.source_format,
+        password=_read_password_file(args.password_file) if args.password_file else None,
+        ask_password=_ask_password if _interactive() else None,
+        include_deleted=args.include_deleted,
+    )
     plan = preview.plan
     if not args.json:
         _print_preview(preview, args.file)
@@ -554,8 +576,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("import", help="merge a backup: only codes this device lacks are added")
+    from daemon import importers
+
+    formats = ", ".join(sorted([*importers.FORMATS, *importers.ALIASES]))
+    s = sub.add_parser(
+        "import",
+        help="merge a backup or another app's export: only codes this device lacks are added",
+        description="Merge an otpsync backup, or another authenticator's export, into the"
+        f" vault. Formats for --from: auto (default), otpsync, {formats}.",
+    )
     s.add_argument("file")
+    s.add_argument(
+        "--from",
+        dest="source_format",
+        default="auto",
+        metavar="FORMAT",
+        help="the file's format (default: detect it from the content)",
+    )
+    s.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="the export's password (or another person's otpsync passphrase)",
+    )
     s.add_argument("--yes", action="store_true", help="merge without asking")
     s.add_argument("--dry-run", action="store_true", help="only show what would change")
     s.add_argument("--json", action="store_true", help="print only the counts, as JSON")

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from daemon import config as config_mod
+from daemon import importers
 from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, otpauth, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
@@ -34,7 +35,9 @@ from daemon.errors import (
     NotABackup,
     NoVault,
     OtpsyncError,
+    PasswordRequired,
     TruncatedFile,
+    UnknownFormat,
     UnsupportedVersion,
     UsageError,
     VaultExists,
@@ -57,8 +60,9 @@ class ImportPreview:
     """What importing a file would do, computed without changing anything."""
 
     source: Path
-    header: Header
+    origin: str  # "backup from laptop, 2026-11-28 10:00 UTC" or "Aegis vault export"
     plan: MergePlan
+    header: Header | None = None  # our own format only
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,22 +419,69 @@ class Service:
             raise WouldOverwrite(f"{out} already exists; otpsync never overwrites a file")
         return write_new(out.parent, lambda n: out.name if n == 1 else _suffixed(out, n), data)
 
-    def preview_import(self, source: Path, *, include_deleted: bool = False) -> ImportPreview:
-        """Open ``source`` and plan its merge. Changes nothing."""
-        header, incoming = self._read_backup(source)
-        vault = self.vault()
-        plan = merge.plan(
-            vault, incoming.accounts, source=header.device_id, include_deleted=include_deleted
-        )
-        return ImportPreview(source, header, plan)
+    def preview_import(
+        self,
+        source: Path,
+        *,
+        fmt: str = "auto",
+        password: str | None = None,
+        ask_password: Callable[[str], str] | None = None,
+        include_deleted: bool = False,
+    ) -> ImportPreview:
+        """Open ``source`` — our backup, or another app's export (``fmt``, detected from the
+        content when "auto") — and plan its merge. Changes nothing.
+
+        ``password`` opens another app's encrypted export, or a backup sealed with someone
+        else's passphrase; ``ask_password(what)`` is called when one is needed and missing.
+        """
+        self.store  # noqa: B018 -- no vault, no import: say so before reading the file
+        data = self._read_import_file(source)
+        try:
+            if fmt == "otpsync" or (fmt == "auto" and data.startswith(backup_format.MAGIC_BYTES)):
+                header, incoming = self._open_backup(data, password)
+                origin = f"backup from {header.device}, {header.created:%Y-%m-%d %H:%M} UTC"
+                accounts, device_id = incoming.accounts, header.device_id
+            else:
+                header, device_id = None, None
+                importer = self._importer_for(data, fmt)
+                if password is None and importer.encrypted(data):
+                    if ask_password is None:
+                        raise PasswordRequired(
+                            f"this is an encrypted {importer.title}: give --password-file FILE"
+                            " (or run in a terminal to be asked)"
+                        )
+                    password = ask_password(importer.title)
+                accounts = tuple(importer.parse(data, password))
+                origin = f"{importer.title} export"
+        except BackupError as exc:
+            raise exc.located(source) from None
+        plan = merge.plan(self.vault(), accounts, source=device_id, include_deleted=include_deleted)
+        return ImportPreview(source, origin, plan, header)
+
+    def _open_backup(self, data: bytes, password: str | None) -> tuple[Header, VaultData]:
+        keys = self.store.keys if password is None else MasterKeys(password)
+        header, raw = backup_format.open_sealed(data, keys)
+        return header, payload.decode(raw, expect_device_id=header.device_id)
+
+    @staticmethod
+    def _importer_for(data: bytes, fmt: str) -> importers.Importer:
+        if fmt != "auto":
+            return importers.get(fmt)
+        try:
+            return importers.get(importers.detect(data))
+        except UnknownFormat:
+            raise NotABackup(
+                "not an otpsync backup, nor another app's export otpsync can read"
+                " (`otpsync import --help` lists the formats)"
+            ) from None
 
     def apply_import(self, preview: ImportPreview) -> VaultData:
         """Merge a previewed import (snapshot first). Re-applies against the current vault."""
         _, after = self._change("import", lambda v: merge.apply(v, preview.plan))
         return after
 
-    def _read_backup(self, source: Path) -> tuple[Header, VaultData]:
-        self.store  # noqa: B018 -- no vault, no import: say so before reading the file
+    @staticmethod
+    def _read_import_file(source: Path) -> bytes:
         try:
             size = source.stat().st_size
         except FileNotFoundError:
@@ -442,9 +493,7 @@ class Service:
         try:
             backup_format.check_size(size)
             with open(source, "rb") as f:
-                data = f.read(backup_format.MAX_FILE_BYTES + 1)
-            header, raw = backup_format.open_sealed(data, self.store.keys)
-            return header, payload.decode(raw, expect_device_id=header.device_id)
+                return f.read(backup_format.MAX_FILE_BYTES + 1)
         except BackupError as exc:
             raise exc.located(source) from None
         except OSError as exc:

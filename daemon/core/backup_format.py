@@ -50,6 +50,7 @@ from daemon.errors import (
 )
 
 MAGIC = "otpsync-backup"
+MAGIC_BYTES = MAGIC.encode("ascii") + b" "
 VERSION = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_HEADER_LINES = 32

@@ -2,8 +2,8 @@
 
 Encrypted files carry no magic. The current format starts with a big-endian PBKDF2 iteration
 count (andOTP picks 140 000–160 000), a 12-byte salt and a 12-byte nonce; the old format is just
-nonce‖ciphertext‖tag under SHA-256(password). So we recognise "binary that nothing else
-claims" as andOTP, try the new layout when its header is plausible, then the old one.
+nonce‖ciphertext‖tag under SHA-256(password). Detection by content recognises the current
+layout by its iteration count; reading tries it when the header is plausible, then the old one.
 """
 
 from __future__ import annotations
@@ -39,7 +39,11 @@ def _is_plain(data: bytes) -> bool:
 
 
 def _is_binary(data: bytes) -> bool:
-    if len(data) < MIN_ENCRYPTED or starts_with(data, b"[", b"{", b"<"):
+    """The current encrypted layout, recognised by its plausible iteration count. The old,
+    headerless layout is random bytes like any other file: it needs ``--from andotp``."""
+    if len(data) < ITERATIONS_FIELD + SALT + NONCE + TAG + 2:
+        return False
+    if int.from_bytes(data[:ITERATIONS_FIELD], "big") not in PLAUSIBLE_ITERATIONS:
         return False
     try:
         data.decode("utf-8")

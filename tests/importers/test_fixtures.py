@@ -205,7 +205,12 @@ def test_fixture_imports_exactly_its_entries(record: dict[str, Any]) -> None:
 @pytest.mark.parametrize("record", records(where=lambda r: "WinAuth" not in r["format"]))
 def test_detect_by_content(record: dict[str, Any]) -> None:
     data = fixture(record["file"])
-    if is_export(record):
+    if record["file"].endswith("andotp_encrypted_old.bin"):
+        # Headerless random bytes: claimed by content it would swallow every binary file
+        # (a PNG would be "an encrypted andOTP backup"), so it takes --from andotp.
+        with pytest.raises(UnknownFormat):
+            importers.detect(data)
+    elif is_export(record):
         assert importers.detect(data) == importers.get(format_of(record)).name
     else:
         with pytest.raises(UnknownFormat, match="not a format otpsync can import"):
@@ -215,7 +220,7 @@ def test_detect_by_content(record: dict[str, Any]) -> None:
 @pytest.mark.parametrize("record", records(where=lambda r: r["expected_count"] and is_export(r)))
 def test_needs_password_only_when_encrypted(record: dict[str, Any]) -> None:
     data = fixture(record["file"])
-    name = importers.detect(data)
+    name = importers.get(format_of(record)).name
     assert importers.needs_password(name, data) == bool(record["encrypted"])
     if record["encrypted"]:
         with pytest.raises(PasswordRequired):
