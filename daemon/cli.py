@@ -464,10 +464,20 @@ def cmd_scan(svc: Service, args: argparse.Namespace) -> int:
 def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     from daemon.runner import Daemon, Event
 
-    if not args.headless:
-        log.warning("the tray app is not available yet; running headless")
     _log_to_file(svc, args.verbose)
     daemon = Daemon(svc)
+    if not args.headless:
+        from tray.backend import TrayUnavailable, load_pystray
+
+        try:
+            pystray = load_pystray()
+        except TrayUnavailable as exc:
+            log.warning("%s", exc)
+        else:
+            from tray.app import run_tray
+
+            run_tray(daemon, pystray, svc.config.clipboard_clear)
+            return 0
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -58,6 +58,7 @@ class Config:
     snapshots: int = DEFAULT_SNAPSHOTS
     export: ExportSettings = field(default_factory=ExportSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    clipboard_clear: float = 30.0
 
 
 _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -67,6 +68,7 @@ _TABLES = {
     "vault": {"snapshots"},
     "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce"},
     "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries"},
+    "tray": {"clipboard_clear"},
 }
 
 
@@ -192,6 +194,7 @@ def parse(text: str, path: Path) -> Config:
         snapshots=snapshots,
         export=export,
         watch=watch,
+        clipboard_clear=top.table("tray").duration("clipboard_clear", 30.0, 1, 3600),
     )
 
 

@@ -1,0 +1,173 @@
+"""``otpsync run``: the daemon with a face — icon, menu, notifications.
+
+The daemon works on its own threads; the tray's main loop owns the main thread (macOS needs
+that) and never waits on crypto or disk: clicks submit work to the daemon and react when the
+Future completes. Listener events (from the daemon's worker, also for changes the CLI made)
+redraw the icon and rebuild the menu at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from types import ModuleType
+from typing import Any
+
+from daemon.errors import OtpsyncError
+from daemon.runner import Daemon, Event
+from tray.clipboard import Clipboard
+from tray.icon import IconState, render
+from tray.menu import build_menu
+
+log = logging.getLogger(__name__)
+
+MENU_REFRESH = 30.0  # seconds: keeps "last backup 12 min ago" current
+CLIPBOARD_CLEAR = 30.0
+
+
+class TrayApp:
+    """Ties a running ``Daemon`` to a pystray ``Icon``."""
+
+    def __init__(self, daemon: Daemon, pystray: ModuleType, clipboard: Clipboard) -> None:
+        self.daemon = daemon
+        self.clipboard = clipboard
+        self._pystray = pystray
+        self._state: IconState | None = None
+        self._stop = threading.Event()
+        self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu())
+        daemon.add_listener(self._on_event)
+
+    # --- what the person sees ----------------------------------------------------------------
+
+    def icon_state(self) -> IconState:
+        status = self.daemon.status()
+        return IconState(
+            pending=len(status.pending), paused=status.paused, error=bool(status.problem)
+        )
+
+    def _menu(self) -> Any:
+        hint = None if self.clipboard.available else self.clipboard.missing_hint()
+        return build_menu(self.daemon.status(), self, clipboard_hint=hint)
+
+    def refresh(self) -> None:
+        """Redraw the icon if its state changed, and rebuild the menu."""
+        state = self.icon_state()
+        if state != self._state:
+            self._state = state
+            self.icon.icon = render(state)
+            self.icon.title = f"otpsync · {state.pending} pending" if state.pending else "otpsync"
+        self.icon.menu = self._menu()
+        self.icon.update_menu()
+
+    def notify(self, message: str) -> None:
+        """A desktop notification; a missing notification service is logged, never fatal."""
+        try:
+            if getattr(self.icon, "HAS_NOTIFICATION", False):
+                self.icon.notify(message, "otpsync")
+        except Exception as exc:
+            log.warning("could not show a notification (%s): %s", type(exc).__name__, message)
+
+    def _on_event(self, event: Event) -> None:
+        try:
+            self.refresh()
+        except Exception:
+            log.exception("could not refresh the tray")
+        if event.kind == "pending":
+            self.notify(f"{event.message} — open the tray menu to review")
+        elif event.kind == "merged" or (event.kind == "error" and self.daemon.status().problem):
+            self.notify(event.message)
+
+    # --- TrayActions: each a call on the daemon, never blocking the tray's thread --------------
+
+    def _after(self, fut: Future[Any], done: Any = None) -> None:
+        def finished(f: Future[Any]) -> None:
+            exc = f.exception()
+            if isinstance(exc, OtpsyncError):
+                self.notify(str(exc))
+            elif exc is not None:
+                log.error("tray action failed", exc_info=exc)
+            elif done is not None:
+                done(f.result())
+
+        fut.add_done_callback(finished)
+
+    def copy_code(self, account_id: str) -> None:
+        def copied(result: Any) -> None:
+            account, code = result
+            if self.clipboard.copy(code.code):
+                log.info("copied the code of %s", account.label)
+            else:
+                self.notify(self.clipboard.missing_hint())
+
+        self._after(self.daemon.code(account_id), copied)
+
+    def approve(self, entry_id: str) -> None:
+        self._after(self.daemon.approve(entry_id))
+
+    def reject(self, entry_id: str) -> None:
+        self._after(self.daemon.reject(entry_id))
+
+    def export_now(self) -> None:
+        self._after(self.daemon.export_now(), lambda d: self.notify(f"Backed up to {d.path.name}"))
+
+    def undo(self) -> None:
+        self._after(self.daemon.undo(), lambda r: self.notify(f"Undid the last `{r[0].reason}`"))
+
+    def toggle_pause(self) -> None:
+        self.daemon.set_paused(not self.daemon.status().paused)
+
+    def open_sync_folder(self) -> None:
+        folder = str(self.daemon.status().sync_folder)
+        opener = {"darwin": ["open"], "win32": ["explorer"]}.get(sys.platform, ["xdg-open"])
+        try:
+            subprocess.Popen([*opener, folder], start_new_session=True)
+        except OSError as exc:
+            self.notify(f"cannot open {folder}: {exc.strerror}")
+
+    def quit(self) -> None:
+        self._stop.set()
+        self.icon.stop()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Blocks on the main thread until Quit (or a signal); the daemon stops cleanly."""
+
+        def setup(icon: Any) -> None:
+            icon.visible = True
+            self.refresh()
+            while not self._stop.wait(MENU_REFRESH):
+                self.refresh()
+
+        try:
+            self.icon.run(setup=setup)
+        finally:
+            self._stop.set()
+            self.clipboard.cancel()
+            self.daemon.stop()
+
+
+def _quit_on_signals(app: TrayApp) -> None:
+    """SIGTERM/SIGINT stop cleanly. GTK's C main loop keeps Python's own handlers from
+    running, so on GTK backends GLib delivers them."""
+    if "gtk" in type(app.icon).__module__ or "appindicator" in type(app.icon).__module__:
+        from gi.repository import GLib
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, lambda: app.quit() or False)
+    else:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: app.quit())
+
+
+def run_tray(daemon: Daemon, pystray: ModuleType, clipboard_clear: float) -> None:
+    app = TrayApp(daemon, pystray, Clipboard(clipboard_clear))
+    daemon.start()
+    _quit_on_signals(app)
+    log.info("tray running (pid %d)", os.getpid())
+    app.run()

@@ -1,0 +1,131 @@
+"""The tray menu, rebuilt from the daemon's status each time it changes.
+
+Pure: status in, pystray ``Menu`` out; every click calls one ``TrayActions`` method, which
+calls the service. Imported from ``pystray._base`` so the menu can be built (and tested)
+without a display or a tray backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from itertools import groupby
+from typing import Protocol
+
+from pystray._base import Menu, MenuItem
+
+from daemon.core.durations import format_duration
+from daemon.runner import CodeLabel, DaemonStatus
+from daemon.service import PendingView
+
+GROUP_ABOVE = 15  # more codes than this: one submenu per issuer
+
+
+class TrayActions(Protocol):
+    def copy_code(self, account_id: str) -> None: ...
+    def approve(self, entry_id: str) -> None: ...
+    def reject(self, entry_id: str) -> None: ...
+    def export_now(self) -> None: ...
+    def open_sync_folder(self) -> None: ...
+    def toggle_pause(self) -> None: ...
+    def undo(self) -> None: ...
+    def quit(self) -> None: ...
+
+
+def _click(fn: Callable[[], None]) -> Callable[[object, object], None]:
+    return lambda _icon, _item: fn()
+
+
+def header_text(status: DaemonStatus, now: datetime | None = None) -> str:
+    """ "laptop · last backup 12 min ago · next in 5 h 48 min"."""
+    now = now or datetime.now(UTC)
+    parts = [status.device]
+    last = status.last_export
+    if last is not None:
+        when = datetime.fromisoformat(last.time)
+        parts.append(f"last backup {format_duration((now - when).total_seconds())} ago")
+    else:
+        parts.append("no backup yet")
+    if status.paused:
+        parts.append("paused")
+    elif status.next_export is not None:
+        parts.append(f"next in {format_duration((status.next_export - now).total_seconds())}")
+    return " · ".join(parts)
+
+
+def pending_title(view: PendingView) -> str:
+    """ "From phone · 3 new · 28 Nov 10:02"."""
+    counts = view.plan.counts()
+    created = datetime.fromisoformat(view.entry.created).astimezone()
+    parts = [f"From {view.entry.device}", f"{counts['new']} new"]
+    if counts["updated"]:
+        parts.append(f"{counts['updated']} updated")
+    parts.append(created.strftime("%d %b %H:%M").lstrip("0"))
+    return " · ".join(parts)
+
+
+def _pending_menu(view: PendingView, actions: TrayActions) -> Menu:
+    offered = [
+        MenuItem(f"{'+' if c.kind == 'new' else '~'} {c.incoming.label}", None, enabled=False)
+        for c in view.offered()
+    ]
+    entry_id = view.entry.id
+    return Menu(
+        *offered,
+        Menu.SEPARATOR,
+        MenuItem("Approve merge", _click(lambda: actions.approve(entry_id))),
+        MenuItem("Reject", _click(lambda: actions.reject(entry_id))),
+    )
+
+
+def _code_item(code: CodeLabel, actions: TrayActions, enabled: bool, text: str) -> MenuItem:
+    account_id = code.id
+    return MenuItem(text, _click(lambda: actions.copy_code(account_id)), enabled=enabled)
+
+
+def _codes_menu(
+    codes: tuple[CodeLabel, ...], actions: TrayActions, clipboard_hint: str | None
+) -> Menu:
+    enabled = clipboard_hint is None
+    notice = [MenuItem(clipboard_hint, None, enabled=False), Menu.SEPARATOR] if not enabled else []
+    ordered = sorted(codes, key=lambda c: (c.issuer.casefold(), c.account.casefold()))
+    if len(ordered) <= GROUP_ABOVE:
+        return Menu(*notice, *(_code_item(c, actions, enabled, c.label) for c in ordered))
+    groups = []
+    for issuer, members in groupby(ordered, key=lambda c: c.issuer or "(no issuer)"):
+        items = [_code_item(c, actions, enabled, c.account or c.label) for c in members]
+        groups.append(MenuItem(issuer, Menu(*items)))
+    return Menu(*notice, *groups)
+
+
+def build_menu(
+    status: DaemonStatus,
+    actions: TrayActions,
+    *,
+    clipboard_hint: str | None = None,
+    now: datetime | None = None,
+) -> Menu:
+    """The whole menu for ``status``. ``clipboard_hint`` set = no clipboard tool (say so)."""
+    items: list[MenuItem] = [MenuItem(header_text(status, now), None, enabled=False)]
+    if status.problem:
+        items.append(MenuItem(f"⚠ {status.problem}", None, enabled=False))
+    items.append(Menu.SEPARATOR)
+    if status.codes:
+        items.append(MenuItem("Codes", _codes_menu(status.codes, actions, clipboard_hint)))
+    else:
+        items.append(MenuItem("Codes (none yet)", None, enabled=False))
+    pending = [MenuItem(pending_title(v), _pending_menu(v, actions)) for v in status.pending]
+    if pending:
+        items.append(MenuItem(f"Pending imports ({len(pending)})", Menu(*pending)))
+    else:
+        items.append(MenuItem("Pending imports (0)", None, enabled=False))
+    items += [
+        Menu.SEPARATOR,
+        MenuItem("Export now", _click(actions.export_now)),
+        MenuItem("Open sync folder", _click(actions.open_sync_folder)),
+        MenuItem("Resume" if status.paused else "Pause", _click(actions.toggle_pause)),
+        MenuItem("Undo last change", _click(actions.undo)),
+        Menu.SEPARATOR,
+        MenuItem("Quit", _click(actions.quit)),
+    ]
+    return Menu(*items)
