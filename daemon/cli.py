@@ -497,6 +497,25 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_autostart(svc: Service, args: argparse.Namespace) -> int:
+    from daemon import autostart
+
+    home = svc.paths.config_dir if (args.home or os.environ.get("OTPSYNC_HOME")) else None
+    try:
+        if args.action == "enable":
+            svc.config  # noqa: B018 -- refuse to autostart a home that is not set up
+            print(f"otpsync will start at login: {autostart.enable(home)}")
+        elif args.action == "disable":
+            path = autostart.disable(home)
+            print(f"Removed {path}" if path else "otpsync was not set to start at login.")
+        else:
+            path = autostart.current(home)
+            print(f"enabled: {path}" if path else "disabled")
+    except OSError as exc:
+        raise OtpsyncError(f"autostart: {exc}") from None
+    return 0
+
+
 def _log_to_file(svc: Service, verbose: bool) -> None:
     from logging.handlers import RotatingFileHandler
 
@@ -644,6 +663,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("scan", help="look through the sync folder once and queue new backups")
     s.set_defaults(func=cmd_scan)
+
+    s = sub.add_parser("autostart", help="start the tray at login (enable, disable, status)")
+    s.add_argument("action", choices=["enable", "disable", "status"])
+    s.set_defaults(func=cmd_autostart)
     return p
 
 
