@@ -49,6 +49,11 @@ def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
         (GOOD + "sync_foldr = 'x'\n", "unknown key 'sync_foldr'"),
         (GOOD + "keyring = 'yes'\n", "keyring must be true or false"),
         (GOOD + "[kdf]\nmemory_kib = 4194304\n", "out of bounds"),
+        # Each within its own bounds, but 1 GiB × 2 passes is over the 1 GiB·pass budget.
+        (
+            GOOD + "[kdf]\nmemory_kib = 1048576\niterations = 2\n",
+            r"\[kdf\] KDF cost 1048576 KiB × 2 passes is out of bounds",
+        ),
         (GOOD + "[kdf]\nmemory_kib = true\n", "kdf.memory_kib must be a whole number"),
         (GOOD + "[kdf]\nthreads = 2\n", "unknown key 'kdf.threads'"),
         (GOOD + "[vault]\nsnapshots = 0\n", "snapshots must be 1 to 1000"),

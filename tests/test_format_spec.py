@@ -17,6 +17,9 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
+import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +41,7 @@ from hypothesis import strategies as st
 
 SPEC_CAP = 16 * 1024 * 1024
 SPEC_MAGIC = b"otpsync-backup "
+SPEC_MAGIC_LINE = b"otpsync-backup v1\n"
 SPEC_KEYS = (
     "kind",
     "device-id",
@@ -55,10 +59,12 @@ SPEC_KEYS = (
     "payload-bytes",
 )
 SPEC_END = re.compile(rb"end sha256=([0-9a-f]{64})\n")
+SPEC_END_START = b"end sha256="
+SPEC_BODY_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 SPEC_DEVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 SPEC_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-SPEC_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-SPEC_INT = re.compile(r"[0-9]{1,12}")
+SPEC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+SPEC_INT = re.compile(r"0|[1-9][0-9]{0,11}")
 SPEC_B32 = re.compile(r"[A-Z2-7]+")
 SPEC_HEX64 = re.compile(r"[0-9a-f]{64}")
 SPEC_HEADER_B64 = {"kdf-salt": 16, "key-check": 16, "hkdf-salt": 16, "nonce": 12}
@@ -80,10 +86,14 @@ class SpecFile:
 
 
 def _spec_b64(text: str | bytes, size: int | None = None) -> bytes:
+    """§3 conventions: strict and canonical (re-encoding gives the same text)."""
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise SpecError("damaged", "not base64") from None
+    expected = text.encode("ascii") if isinstance(text, str) else text
+    if base64.b64encode(raw) != expected:
+        raise SpecError("damaged", "not canonical base64")
     if size is not None and len(raw) != size:
         raise SpecError("damaged", "wrong decoded length")
     return raw
@@ -114,11 +124,23 @@ def spec_key_check(master: bytes) -> bytes:
     return spec_hkdf(master, None, b"otpsync-backup v1 key check", 16)
 
 
+def _spec_cut_short(data: bytes, last: bytes) -> bool:
+    """§6.2 step 7: could a file whose last line is not an end line just be incomplete?"""
+    if b"\n\n" not in data or last == b"":
+        return True
+    if len(last) <= 76 and SPEC_BODY_LINE.fullmatch(last):
+        return True
+    # A proper prefix of an end line: completing it with the rest of "end sha256=" and zeros
+    # gives one.
+    filler = SPEC_END_START[len(last) :] + b"0" * (75 - max(len(last), len(SPEC_END_START)))
+    return len(last) < 75 and SPEC_END.fullmatch(last + filler + b"\n") is not None
+
+
 class SpecReader:
     """Opens sealed files with one passphrase, caching master keys by salt and params (§9)."""
 
     def __init__(self, passphrase: str) -> None:
-        self.passphrase = passphrase.encode("utf-8")
+        self.passphrase = unicodedata.normalize("NFC", passphrase).encode("utf-8")
         self.cache: dict[tuple[bytes, int, int, int], bytes] = {}
         self.kdf_runs = 0
 
@@ -132,23 +154,26 @@ class SpecReader:
         return self.cache[key]
 
     def open(self, data: bytes) -> SpecFile:
-        """§6.2 steps 1–26, in order."""
+        """§6.2 steps 1–27, in order."""
         if len(data) > SPEC_CAP:
             raise SpecError("too-large", "over 16 MiB")
+        if 0 < len(data) < len(SPEC_MAGIC_LINE) and SPEC_MAGIC_LINE[: len(data)] == data:
+            raise SpecError("truncated", "cut inside the magic line")
         first = data.split(b"\n", 1)[0]
         if not first.startswith(SPEC_MAGIC):
             raise SpecError("not-otpsync", "no magic line")
+        if first.endswith(b"\r"):
+            raise SpecError("damaged", "CRLF line endings")
         if first[len(SPEC_MAGIC) :] != b"v1":
             raise SpecError("unsupported-version", repr(first[len(SPEC_MAGIC) :]))
-        if b"\n" not in data or not data.endswith(b"\n"):
-            raise SpecError("truncated", "no complete end line")
+        if not data.endswith(b"\n"):
+            raise SpecError("truncated", "no complete last line")
         start = data.rfind(b"\n", 0, len(data) - 1) + 1
         end_line = data[start:]
         match = SPEC_END.fullmatch(end_line)
         if not match:
-            raise SpecError(
-                "damaged" if end_line.startswith(b"end ") else "truncated", "bad end line"
-            )
+            cut_short = _spec_cut_short(data, end_line[:-1])
+            raise SpecError("truncated" if cut_short else "damaged", "bad end line")
         covered = data[:start]
         if hashlib.sha256(covered).hexdigest().encode("ascii") != match.group(1):
             raise SpecError("damaged", "checksum")
@@ -168,13 +193,18 @@ class SpecReader:
             and 1 <= iterations <= 10
             and 1 <= lanes <= 16
             and memory >= 8 * lanes
+            and memory * iterations <= 1024 * 1024
         ):
             raise SpecError("kdf-out-of-bounds", repr(kdf))
         raw = {k: _spec_b64(header[k], n) for k, n in SPEC_HEADER_B64.items()}
         payload_bytes = _spec_int(header["payload-bytes"])
+        if payload_bytes < 16:
+            raise SpecError("damaged", "payload-bytes under the tag's 16")
         lines = body.split(b"\n")[:-1]
-        if any(len(line) > 76 for line in lines):
-            raise SpecError("damaged", "body line too long")
+        if not lines or any(len(line) != 76 for line in lines[:-1]):
+            raise SpecError("damaged", "body lines are not 76 columns")
+        if not 1 <= len(lines[-1]) <= 76:
+            raise SpecError("damaged", "last body line is not 1-76 columns")
         ciphertext = _spec_b64(b"".join(lines))
         if len(ciphertext) != payload_bytes:
             raise SpecError("damaged", "body length")
@@ -190,7 +220,7 @@ class SpecReader:
 
     @staticmethod
     def _header(aad: bytes) -> dict[str, str]:
-        """§6.2 steps 9–17 (the integer steps are done by the caller, in the same order)."""
+        """§6.2 steps 10–18 (the integer steps are done by the caller, in the same order)."""
         try:
             text = aad.decode("ascii")
         except UnicodeDecodeError:
@@ -290,10 +320,28 @@ def _spec_account(obj: Any) -> dict[str, Any]:
     return acct
 
 
+def _spec_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """§7: duplicate member names are refused."""
+    if any(count > 1 for count in Counter(name for name, _ in pairs).values()):
+        raise SpecError("damaged", "duplicate member name")
+    return dict(pairs)
+
+
+def _spec_not_json(name: str) -> Any:
+    raise SpecError("damaged", f"{name} is not JSON")
+
+
+def _spec_label(obj: dict[str, Any]) -> None:
+    if len(_spec_get(obj, "label", str)) > 512:
+        raise SpecError("damaged", "label over 512 characters")
+
+
 def spec_payload(raw: bytes, header_device_id: str) -> dict[str, Any]:
-    """§7 and §6.2 steps 27–28: the validated payload document."""
+    """§7 and §6.2 steps 28–29: the validated payload document."""
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_spec_object, parse_constant=_spec_not_json
+        )
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise SpecError("damaged", "payload is not JSON") from None
     if not isinstance(doc, dict):
@@ -313,8 +361,18 @@ def spec_payload(raw: bytes, header_device_id: str) -> dict[str, Any]:
     for t in tombstones:
         if not isinstance(t, dict) or not SPEC_HEX64.fullmatch(_spec_get(t, "fingerprint", str)):
             raise SpecError("damaged", "tombstone fingerprint")
-        _spec_get(t, "label", str)
+        _spec_label(t)
         _spec_time(t.get("removed"))
+    rejected = doc.get("rejected", [])  # §7.5: vaults only
+    if not isinstance(rejected, list) or len(rejected) > 100_000:
+        raise SpecError("damaged", "rejected")
+    for r in rejected:
+        if not isinstance(r, dict) or not SPEC_HEX64.fullmatch(_spec_get(r, "fingerprint", str)):
+            raise SpecError("damaged", "rejection fingerprint")
+        if not SPEC_UUID.fullmatch(_spec_get(r, "source", str)):
+            raise SpecError("damaged", "rejection source")
+        _spec_label(r)
+        _spec_time(r.get("version"))
     return doc
 
 
@@ -549,6 +607,20 @@ def _acct(**change: Any) -> Callable[[dict[str, Any]], None]:
     return lambda doc: doc["accounts"][0].update(change)
 
 
+UUID_B = uuid.UUID("0b6c1f0e-5d2a-4c3b-9a8e-1f2d3c4b5a69")
+
+
+def _rejection(**change: Any) -> Callable[[dict[str, Any]], None]:
+    """A vault's §7.5 rejection list with one entry, changed as asked."""
+    entry = {
+        "source": str(UUID_B),
+        "fingerprint": "cd" * 32,
+        "label": "Offered — y",
+        "version": "2026-11-28T10:00:00Z",
+    }
+    return lambda doc: doc.update(rejected=[{**entry, **change}])
+
+
 def _b32(size: int) -> str:
     return base64.b32encode(b"\x01" * size).decode().rstrip("=")
 
@@ -558,11 +630,19 @@ PAYLOAD_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], bool]] = {
     "unknown member ignored": (lambda doc: doc.update(extra=[1, 2]), True),
     "wrong format": (lambda doc: doc.update(format="otpsync"), False),
     "version 2": (lambda doc: doc.update(version=2), False),
+    "version true": (lambda doc: doc.update(version=True), False),
+    "version 1.0": (lambda doc: doc.update(version=1.0), False),
+    "version as string": (lambda doc: doc.update(version="1"), False),
     "device_id differs from header": (lambda doc: doc.update(device_id=str(NOW.year)), False),
+    "device with a lone surrogate": (lambda doc: doc.update(device="lap\udc80top"), False),
     "accounts not a list": (lambda doc: doc.update(accounts={}), False),
     "account not an object": (lambda doc: doc.update(accounts=[[]]), False),
     "missing id": (lambda doc: doc["accounts"][0].pop("id"), False),
     "id not a UUID": (_acct(id="alice"), False),
+    "id upper case": (_acct(id=str(UUID_B).upper()), False),
+    "id without hyphens": (_acct(id=UUID_B.hex), False),
+    "id as urn": (_acct(id=UUID_B.urn), False),
+    "id in braces": (_acct(id=f"{{{UUID_B}}}"), False),
     "type motp": (_acct(type="motp"), False),
     "algorithm lower case": (_acct(algorithm="sha1"), False),
     "digits 10": (_acct(digits=10), True),
@@ -593,27 +673,45 @@ PAYLOAD_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], bool]] = {
     "secret 1025 bytes": (_acct(secret=_b32(1025)), False),
     "issuer 512 characters": (_acct(issuer="é" * 512), True),
     "issuer 513 characters": (_acct(issuer="é" * 513), False),
+    "issuer with a lone surrogate": (_acct(issuer="\ud800"), False),
+    "account with a surrogate pair's halves swapped": (_acct(account="\ude00\ud83d"), False),
+    "account with an emoji": (_acct(account="\U0001f600"), True),
     "account null": (_acct(account=None), False),
     "created not a time": (_acct(created="2026-11-28 10:00:00"), False),
     "created with offset": (_acct(created="2026-11-28T10:00:00+00:00"), False),
+    "created with single-digit fields": (_acct(created="2026-1-2T3:04:05Z"), False),
+    "created with Arabic-Indic digits": (_acct(created="٢٠٢٦-11-28T10:00:00Z"), False),
+    "created with fractions": (_acct(created="2026-11-28T10:00:00.5Z"), False),
     "updated on Feb 30": (_acct(updated="2026-02-30T10:00:00Z"), False),
     "tombstone fingerprint 63": (
         lambda doc: doc["tombstones"][0].update(fingerprint="a" * 63),
         False,
     ),
+    "tombstone fingerprint upper case": (
+        lambda doc: doc["tombstones"][0].update(fingerprint="AB" * 32),
+        False,
+    ),
+    "tombstone label 512 characters": (
+        lambda doc: doc["tombstones"][0].update(label="é" * 512),
+        True,
+    ),
+    "tombstone label 513 characters": (
+        lambda doc: doc["tombstones"][0].update(label="é" * 513),
+        False,
+    ),
     "tombstone without removed": (lambda doc: doc["tombstones"][0].pop("removed"), False),
+    "rejection as written": (_rejection(), True),
+    "rejection label 512 characters": (_rejection(label="x" * 512), True),
+    "rejection label 513 characters": (_rejection(label="x" * 513), False),
+    "rejection source upper case": (_rejection(source=str(UUID_B).upper()), False),
+    "rejection version with a space": (_rejection(version="2026-11-28 10:00:00Z"), False),
+    "rejected not a list": (lambda doc: doc.update(rejected={}), False),
     "too many tombstones": (lambda doc: doc.update(tombstones=doc["tombstones"] * 100_001), False),
 }
 
 
-@pytest.mark.parametrize("name", PAYLOAD_CASES)
-def test_both_readers_judge_payloads_alike(name: str) -> None:
-    mutate, valid = PAYLOAD_CASES[name]
-    acct = Account.create(secret="JBSWY3DPEHPK3PXP", issuer="GitHub", account="alice")
-    vault = VaultData(DEVICE_ID, "laptop", NOW, (acct,), (Tombstone("ab" * 32, "x", NOW),))
-    doc = json.loads(payload.encode(vault))
-    mutate(doc)
-    raw = json.dumps(doc).encode()
+def _judge(raw: bytes) -> tuple[bool, bool]:
+    """Whether (otpsync, the spec reader) accept a payload; anything but a refusal propagates."""
     try:
         payload.decode(raw, expect_device_id=DEVICE_ID)
         reference = True
@@ -624,7 +722,57 @@ def test_both_readers_judge_payloads_alike(name: str) -> None:
         spec = True
     except SpecError:
         spec = False
-    assert (reference, spec) == (valid, valid)
+    return reference, spec
+
+
+def _written_payload() -> bytes:
+    acct = Account.create(secret="JBSWY3DPEHPK3PXP", issuer="GitHub", account="zoë")
+    vault = VaultData(DEVICE_ID, "laptop", NOW, (acct,), (Tombstone("ab" * 32, "x", NOW),))
+    return payload.encode(vault)
+
+
+@pytest.mark.parametrize("name", PAYLOAD_CASES)
+def test_both_readers_judge_payloads_alike(name: str) -> None:
+    mutate, valid = PAYLOAD_CASES[name]
+    doc = json.loads(_written_payload())
+    mutate(doc)
+    assert _judge(json.dumps(doc).encode()) == (valid, valid)
+
+
+# Cases json.dumps cannot make from a dict: edits to the JSON text itself.
+RAW_PAYLOAD_CASES: dict[str, tuple[Callable[[bytes], bytes], bool]] = {
+    "as written": (lambda raw: raw, True),
+    "indented, members reordered": (
+        lambda raw: json.dumps(dict(reversed(json.loads(raw).items())), indent=2).encode(),
+        True,
+    ),
+    "\\u escapes for non-ASCII": (lambda raw: json.dumps(json.loads(raw)).encode(), True),
+    "duplicate top-level member": (
+        lambda raw: raw.replace(b'"version":1,', b'"version":1,' * 2),
+        False,
+    ),
+    "duplicate member in an account": (
+        lambda raw: raw.replace(b'"digits":6,', b'"digits":8,"digits":6,'),
+        False,
+    ),
+    "duplicate unknown member": (lambda raw: raw[:-1] + b',"x":1,"x":2}', False),
+    "NaN": (lambda raw: raw[:-1] + b',"x":NaN}', False),
+    "Infinity": (lambda raw: raw[:-1] + b',"x":-Infinity}', False),
+    "integer of 5000 digits": (lambda raw: raw[:-1] + b',"x":' + b"9" * 5000 + b"}", False),
+    "lone surrogate escape": (lambda raw: raw.replace(b'"GitHub"', b'"Git\\udbffHub"'), False),
+    "surrogate pair escape": (lambda raw: raw.replace(b'"GitHub"', b'"Git\\ud83d\\ude00"'), True),
+    "byte-order mark": (lambda raw: b"\xef\xbb\xbf" + raw, False),
+    "latin-1": (lambda raw: raw.replace(b"GitHub", "Gît".encode("latin-1")), False),
+}
+
+
+@pytest.mark.parametrize("name", RAW_PAYLOAD_CASES)
+def test_both_readers_judge_payload_text_alike(name: str) -> None:
+    mutate, valid = RAW_PAYLOAD_CASES[name]
+    original = _written_payload()
+    raw = mutate(original)
+    assert (raw == original) == (name == "as written")
+    assert _judge(raw) == (valid, valid)
 
 
 # --- (b) the worked example in docs/format.md ------------------------------------------------
@@ -698,6 +846,45 @@ def _rewrap(width: int) -> Callable[[bytes], bytes]:
     return mutate
 
 
+def _noncanonical(text: bytes) -> bytes:
+    """The same bytes in base64 with a non-zero unused bit in the last character: what a
+    strict decoder accepts and a canonical one refuses. ``text`` must end in padding."""
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    at = len(text.rstrip(b"=")) - 1
+    value = alphabet.index(text[at : at + 1]) | 1
+    changed = text[:at] + alphabet[value : value + 1] + text[at + 1 :]
+    assert changed != text
+    assert base64.b64decode(changed) == base64.b64decode(text)
+    return changed
+
+
+def _noncanonical_body(data: bytes) -> bytes:
+    cut = data.rindex(b"end ") - 1  # the LF that ends the last body line
+    start = data.rindex(b"\n", 0, cut) + 1
+    return rechecksum(data[:start] + _noncanonical(data[start:cut]) + data[cut:])
+
+
+def header_value(data: bytes, key: str) -> str:
+    match = re.search(rf"^{key}: (.*)$".encode(), data, re.M)
+    assert match
+    return match.group(1).decode()
+
+
+def _noncanonical_header(key: str) -> Callable[[bytes], bytes]:
+    def mutate(data: bytes) -> bytes:
+        return edit_header(data, key, _noncanonical(header_value(data, key).encode()).decode())
+
+    return mutate
+
+
+def _end_line(change: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    def mutate(data: bytes) -> bytes:
+        end = data.rindex(b"end ")
+        return data[:end] + change(data[end:])
+
+    return mutate
+
+
 def _flip_body(data: bytes) -> bytes:
     at = data.index(b"\n\n") + 2
     swapped = b"B" if data[at : at + 1] != b"B" else b"C"
@@ -710,11 +897,22 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "utf-8 bom": (lambda d: b"\xef\xbb\xbf" + d, "not-otpsync"),
     "other text": (lambda d: b"hello\n", "not-otpsync"),
     "v2": (lambda d: d.replace(b" v1\n", b" v2\n", 1), "unsupported-version"),
-    "crlf (§12.3)": (lambda d: d.replace(b"\n", b"\r\n"), "unsupported-version"),
+    "crlf": (lambda d: d.replace(b"\n", b"\r\n"), "damaged"),
+    "v2 with crlf": (lambda d: d.replace(b" v1\n", b" v2\n").replace(b"\n", b"\r\n"), "damaged"),
     "too large": (lambda d: d + b"A" * MAX_FILE_BYTES, "too-large"),
+    "cut inside the magic line": (lambda d: d[:16], "truncated"),
+    "only the magic line": (lambda d: d[:18], "truncated"),
+    "cut after a header line": (lambda d: d[: d.index(b"\n", 20) + 1], "truncated"),
+    "cut after the blank line": (lambda d: d[: d.index(b"\n\n") + 2], "truncated"),
     "no end line": (lambda d: d[: d.rindex(b"end ")], "truncated"),
+    "end line cut short, then LF": (lambda d: d[:-30] + b"\n", "truncated"),
     "end line upper hex": (lambda d: d[:-65] + d[-65:].upper(), "damaged"),
+    "end line first letter changed": (_end_line(lambda e: b"f" + e[1:]), "damaged"),
+    "end line without its first letter": (_end_line(lambda e: e[1:]), "damaged"),
+    "end line with 63 digits": (_end_line(lambda e: e[:-2] + b"\n"), "truncated"),
+    "end line with 65 digits": (_end_line(lambda e: e[:-1] + b"0\n"), "damaged"),
     "text after end": (lambda d: d + b"x\n", "truncated"),
+    "sentence after end": (lambda d: d + b"sent from my phone\n", "damaged"),
     "checksum": (lambda d: d.replace(b"kind: backup", b"kind: vault!"), "damaged"),
     "no blank line": (lambda d: rechecksum(d.replace(b"\n\n", b"\n", 1)), "damaged"),
     "unknown key": (_insert_after("kind", "comment: hi\n"), "damaged"),
@@ -735,12 +933,33 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     ),
     "bad device": (lambda d: edit_header(d, "device", "-laptop"), "damaged"),
     "bad created": (lambda d: edit_header(d, "created", "yesterday"), "damaged"),
+    "created, single-digit fields": (
+        lambda d: edit_header(d, "created", "2026-11-28T1:0:0Z"),
+        "damaged",
+    ),
+    "created on Feb 30": (lambda d: edit_header(d, "created", "2026-02-30T10:00:00Z"), "damaged"),
+    "device-id upper case": (lambda d: edit_header(d, "device-id", DEVICE_ID.upper()), "damaged"),
+    "device-id without hyphens": (
+        lambda d: edit_header(d, "device-id", DEVICE_ID.replace("-", "")),
+        "damaged",
+    ),
+    "device-id in braces": (lambda d: edit_header(d, "device-id", f"{{{DEVICE_ID}}}"), "damaged"),
     "kdf not a number": (lambda d: edit_header(d, "kdf-lanes", "one"), "damaged"),
+    "kdf leading zero": (lambda d: edit_header(d, "kdf-lanes", "01"), "damaged"),
+    "kdf with a sign": (lambda d: edit_header(d, "kdf-lanes", "+1"), "damaged"),
     "4 GiB of memory": (lambda d: edit_header(d, "kdf-memory-kib", "4194304"), "kdf-out-of-bounds"),
     "memory 7 KiB": (lambda d: edit_header(d, "kdf-memory-kib", "7"), "kdf-out-of-bounds"),
     "11 iterations": (lambda d: edit_header(d, "kdf-iterations", "11"), "kdf-out-of-bounds"),
     "0 iterations": (lambda d: edit_header(d, "kdf-iterations", "0"), "kdf-out-of-bounds"),
     "17 lanes": (lambda d: edit_header(d, "kdf-lanes", "17"), "kdf-out-of-bounds"),
+    "1 GiB x 2 passes": (
+        lambda d: edit_header(edit_header(d, "kdf-memory-kib", "1048576"), "kdf-iterations", "2"),
+        "kdf-out-of-bounds",
+    ),
+    "128 MiB x 9 passes": (
+        lambda d: edit_header(edit_header(d, "kdf-memory-kib", "131072"), "kdf-iterations", "9"),
+        "kdf-out-of-bounds",
+    ),
     "memory < 8 x lanes": (
         lambda d: edit_header(edit_header(d, "kdf-lanes", "16"), "kdf-memory-kib", "64"),
         "kdf-out-of-bounds",
@@ -750,14 +969,24 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         "kdf-out-of-bounds",
     ),
     "short nonce": (lambda d: edit_header(d, "nonce", "AAAA"), "damaged"),
+    "kdf-salt not canonical": (_noncanonical_header("kdf-salt"), "damaged"),
+    "key-check not canonical": (_noncanonical_header("key-check"), "damaged"),
     "salt not base64": (
         lambda d: edit_header(d, "hkdf-salt", "not base64 at all!!!!!!"),
         "damaged",
     ),
     "payload-bytes off": (lambda d: edit_header(d, "payload-bytes", "9999"), "damaged"),
+    "payload-bytes leading zero": (
+        lambda d: edit_header(d, "payload-bytes", "0" + header_value(d, "payload-bytes")),
+        "damaged",
+    ),
+    "payload-bytes under 16": (lambda d: edit_header(d, "payload-bytes", "15"), "damaged"),
     "body line > 76": (_rewrap(80), "damaged"),
     "body not base64": (lambda d: rechecksum(d.replace(b"\n\n", b"\n\n*", 1)), "damaged"),
-    "body rewrapped at 60 (§12.5)": (_rewrap(60), "ok"),
+    "body rewrapped at 60": (_rewrap(60), "damaged"),
+    "body rewrapped at 1000": (_rewrap(1000), "damaged"),
+    "body with an empty line": (lambda d: rechecksum(d.replace(b"\n\n", b"\n\n\n")), "damaged"),
+    "body not canonical": (_noncanonical_body, "damaged"),
     "other kdf-iterations": (lambda d: edit_header(d, "kdf-iterations", "2"), "wrong-passphrase"),
     "other kdf-salt": (lambda d: edit_header(d, "kdf-salt", "A" * 22 + "=="), "wrong-passphrase"),
     "other key-check": (lambda d: edit_header(d, "key-check", "A" * 22 + "=="), "wrong-passphrase"),
@@ -773,7 +1002,7 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
 @pytest.mark.parametrize("name", MUTATIONS)
 def test_both_readers_name_the_same_problem(name: str) -> None:
     mutate, expected = MUTATIONS[name]
-    data = mutate(sealed(b'{"some": "payload"}' * 10))
+    data = mutate(sealed(b'{"some": "payload"}' * 10))  # 190 bytes: the body ends in one "="
     assert (reference_category(data), spec_category(data)) == (expected, expected)
 
 
@@ -788,11 +1017,7 @@ def test_wrong_passphrase_agrees() -> None:
 
 def expected_after_truncation(n: int) -> type[BackupError]:
     """§6.3, truncation table."""
-    if n <= 14:
-        return NotABackup
-    if n <= 16:
-        return UnsupportedVersion  # §12.3: would better be TruncatedFile
-    return TruncatedFile
+    return NotABackup if n == 0 else TruncatedFile
 
 
 def expected_after_change(data: bytes, at: int, new: int) -> type[BackupError]:
@@ -800,13 +1025,15 @@ def expected_after_change(data: bytes, at: int, new: int) -> type[BackupError]:
     end = data.rindex(b"end ")
     if at <= 14:
         return NotABackup
+    if at == 16 and new == 0x0D:
+        return DamagedFile  # "otpsync-backup v\r" reads as a CRLF line end
     if at <= 17:
         return UnsupportedVersion
-    if at <= end - 2:
+    if at <= end + 9:
         return DamagedFile
-    if at == end - 1 or end <= at <= end + 3 or at == len(data) - 1:
+    if at == len(data) - 1:
         return TruncatedFile
-    return TruncatedFile if new == 0x0A else DamagedFile
+    return TruncatedFile if new == 0x0A else DamagedFile  # "=" and the digits
 
 
 def assert_refused(data: bytes, expected: type[BackupError]) -> None:
@@ -869,7 +1096,7 @@ def test_every_offset_and_every_prefix_of_one_file() -> None:
     """The same two tables, exhaustively, for one small file."""
     original = sealed(b'{"a": 1}')
     for at, old in enumerate(original):
-        for new in {old ^ 0x01, 0x0A, 0x20, 0x80, 0x00} - {old}:
+        for new in {old ^ 0x01, 0x0A, 0x0D, 0x20, 0x80, 0x00} - {old}:
             changed = original[:at] + bytes([new]) + original[at + 1 :]
             assert_refused(changed, expected_after_change(original, at, new))
     for n in range(len(original)):
@@ -884,38 +1111,44 @@ def test_size_cap_is_exactly_16_mib() -> None:
     assert (reference_category(over), spec_category(over)) == ("too-large", "too-large")
 
 
-# --- known defects (docs/format.md §12); strict, so a fix turns them into failures to remove ---
+# --- the gaps docs/format.md §12 used to list, closed ------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="§12.1: DEVICE_RE's $ accepts a trailing newline")
-def test_a_device_name_seal_accepts_can_be_read_back() -> None:
-    try:
-        data = sealed(b"{}", device="laptop\n")
-    except ValueError:
-        return  # refusing the name is a fine fix too
-    open_sealed(data, KEYS)
+def test_a_device_name_with_a_trailing_newline_is_refused() -> None:
+    assert not DEVICE_RE.match("laptop\n")
+    with pytest.raises(ValueError, match="device name"):
+        sealed(b"{}", device="laptop\n")
+    assert not NAME_RE.match(backup_name(NOW, "laptop") + "\n")
 
 
-@pytest.mark.xfail(strict=True, reason="§12.2: seal writes files its reader refuses as too large")
 def test_seal_never_writes_a_file_over_the_cap() -> None:
-    try:
-        data = sealed(b"\0" * (13 * 1024 * 1024))
-    except BackupError:
-        return
-    assert len(data) <= MAX_FILE_BYTES
+    with pytest.raises(FileTooLarge, match=r"the backup would be 17\.\d MiB, over the 16 MiB"):
+        sealed(b"\0" * (13 * 1024 * 1024))
 
 
-@pytest.mark.xfail(strict=True, reason="§12.6: a huge JSON integer escapes as ValueError")
 def test_payload_with_a_huge_integer_is_damaged() -> None:
     raw = b'{"format":"otpsync-payload","version":1,"x":' + b"9" * 5000 + b"}"
     with pytest.raises(DamagedFile):
         payload.decode(raw)
+    with pytest.raises(SpecError, match="damaged"):
+        spec_payload(raw, DEVICE_ID)
 
 
-@pytest.mark.xfail(strict=True, reason="§12.6: lone surrogates are accepted, then cannot be saved")
 def test_payload_with_a_lone_surrogate_is_damaged() -> None:
     vault = json.loads(payload.encode(VaultData(DEVICE_ID, "laptop", NOW)))
     vault["accounts"] = [as_spec_doc(Account.create(secret="JBSWY3DPEHPK3PXP", issuer="x"))]
     vault["accounts"][0]["issuer"] = "\ud800"
+    raw = json.dumps(vault).encode()
     with pytest.raises(DamagedFile):
-        payload.decode(json.dumps(vault).encode())
+        payload.decode(raw)
+    with pytest.raises(SpecError, match="damaged"):
+        spec_payload(raw, DEVICE_ID)
+
+
+def test_nfc_and_nfd_spellings_of_a_passphrase_open_the_same_files() -> None:
+    """§5: the passphrase is NFC-normalised before Argon2."""
+    nfc, nfd = "Zürich café", unicodedata.normalize("NFD", "Zürich café")
+    assert nfc != nfd
+    data = sealed(b"{}", keys=MasterKeys(nfd))
+    assert open_sealed(data, MasterKeys(nfc))[1] == b"{}"
+    assert SpecReader(nfd).open(data).payload == SpecReader(nfc).open(data).payload == b"{}"

@@ -21,13 +21,32 @@ STEAM_DIGITS = 5
 PERIOD_RANGE = range(1, 86_401)
 MAX_COUNTER = 2**63 - 1
 MAX_SECRET_BYTES = 1024
-MAX_LABEL_CHARS = 512
+MAX_LABEL_CHARS = 512  # issuer, account, and a tombstone's or rejection's label
 RECOMMENDED_SECRET_BITS = 128  # RFC 4226 §4, R6
 
 
 def utcnow() -> datetime:
     """Now, in UTC, to the second: what we store, so every device rounds the same way."""
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def is_canonical_uuid(text: str) -> bool:
+    """Whether ``text`` is a UUID spelled as ``str(uuid.UUID(...))`` spells it: lower case,
+    hyphenated, no braces or ``urn:uuid:``. Ids are compared as text, so one spelling only."""
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def is_utf8_text(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: no lone surrogates (which JSON's ``\\ud800``
+    and undecodable command-line bytes produce)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _B32 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")}
@@ -144,10 +163,10 @@ class Account:
             raise InvalidAccount("the secret is not in canonical base32")
         if len(self.issuer) > MAX_LABEL_CHARS or len(self.account) > MAX_LABEL_CHARS:
             raise InvalidAccount(f"issuer and account are limited to {MAX_LABEL_CHARS} characters")
-        try:
-            uuid.UUID(self.id)
-        except ValueError:
-            raise InvalidAccount(f"account id {self.id!r} is not a UUID") from None
+        if not is_utf8_text(self.issuer) or not is_utf8_text(self.account):
+            raise InvalidAccount("issuer and account must be valid text (not undecodable bytes)")
+        if not is_canonical_uuid(self.id):
+            raise InvalidAccount(f"account id {self.id!r} is not a lower-case hyphenated UUID")
 
     @property
     def secret_bits(self) -> int:
@@ -155,10 +174,13 @@ class Account:
 
     @property
     def label(self) -> str:
-        """How a person reads it in a list: "GitHub — alice"."""
+        """How a person reads it in a list: "GitHub — alice". At most MAX_LABEL_CHARS, since
+        tombstones and rejections store it and readers refuse longer labels."""
         if self.issuer and self.account:
-            return f"{self.issuer} — {self.account}"
-        return self.issuer or self.account or "(unnamed)"
+            text = f"{self.issuer} — {self.account}"
+        else:
+            text = self.issuer or self.account or "(unnamed)"
+        return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
 
     def identity(self) -> tuple[str, bytes, str, int, int]:
         """What makes the codes: two accounts with the same identity give the same OTPs.
@@ -202,6 +224,9 @@ class Tombstone:
     label: str
     removed: datetime
 
+    def __post_init__(self) -> None:
+        _check_label(self.label)
+
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
@@ -213,3 +238,12 @@ class Rejection:
     fingerprint: str
     label: str
     version: datetime
+
+    def __post_init__(self) -> None:
+        _check_label(self.label)
+
+
+def _check_label(label: str) -> None:
+    """A writer-side guard (a programming error): never store a label readers refuse."""
+    if len(label) > MAX_LABEL_CHARS or not is_utf8_text(label):
+        raise ValueError(f"a label is at most {MAX_LABEL_CHARS} characters of valid text")

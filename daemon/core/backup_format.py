@@ -17,7 +17,9 @@ device, not per file) --HKDF-SHA256(hkdf-salt)--> file key --AES-256-GCM(nonce, 
 payload. The end line's plain checksum tells accidental damage and truncation apart from a
 wrong passphrase; ``key-check`` tells a wrong passphrase apart from tampering.
 
-Readers check size, syntax and KDF bounds before spending any work.
+Readers check size, syntax and KDF bounds before spending any work, and accept only what
+the writer produces (canonical UUIDs, times, integers and base64; 76-column body lines), so a
+file has exactly one spelling.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import hashlib
 import hmac
 import os
 import re
-import uuid
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,16 +55,22 @@ MAGIC = "otpsync-backup"
 MAGIC_BYTES = MAGIC.encode("ascii") + b" "
 VERSION = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024
+MAGIC_LINE = f"{MAGIC} v{VERSION}\n".encode("ascii")
 MAX_HEADER_LINES = 32
 MAX_HEADER_LINE = 256
 BODY_COLUMNS = 76
 KINDS = ("backup", "vault")
-DEVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+# \Z, not $: "$" also matches before a final newline, and a name ending in one would write a
+# header with an early blank line that no reader can open.
+DEVICE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")
 
 # What readers will spend: an attacker's file must not make us allocate 4 GiB or spin for minutes.
 KDF_MEMORY_KIB = (8, 1024 * 1024)  # up to 1 GiB
 KDF_ITERATIONS = (1, 10)
 KDF_LANES = (1, 16)
+# Memory × passes: the per-parameter bounds alone allow 1 GiB × 10 (~15 s here). 1 GiB·pass is
+# four times the default (128 MiB × 2) and about 1.6 s on a 2-core machine (docs/format.md §10).
+KDF_BUDGET_KIB_PASSES = 1024 * 1024
 SALT_BYTES = 16
 NONCE_BYTES = 12
 KEY_CHECK_BYTES = 16
@@ -84,7 +92,16 @@ _HEADER_KEYS = (
     "nonce",
     "payload-bytes",
 )
+_END_PREFIX = b"end sha256="
 _END_RE = re.compile(rb"\Aend sha256=([0-9a-f]{64})\n\Z")
+_HEX_TAIL_RE = re.compile(rb"\A[0-9a-f]{0,63}\Z")
+# A line a cut-short body can end with: base64 characters, padding only at the end.
+_BODY_LINE_RE = re.compile(rb"\A[A-Za-z0-9+/]+={0,2}\Z")
+_UUID_RE = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_TIME_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
+_INT_RE = re.compile(r"\A(?:0|[1-9][0-9]{0,11})\Z")  # str.isdigit() would take "²"
+_PRINTABLE_RE = re.compile(r"\A[\x20-\x7e]*\Z")
+_TRUNCATED = "file is truncated (it ends before its end line; it may still be arriving)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +126,11 @@ class KdfParams:
                 )
         if self.memory_kib < 8 * self.lanes:
             raise KdfOutOfBounds("KDF memory must be at least 8 KiB per lane")
+        if self.memory_kib * self.iterations > KDF_BUDGET_KIB_PASSES:
+            raise KdfOutOfBounds(
+                f"KDF cost {self.memory_kib} KiB × {self.iterations} passes is out of bounds"
+                " (memory × passes at most 1 GiB × 1, e.g. 256 MiB × 4); refusing to derive a key"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +154,13 @@ class MasterKeys:
 
     Each device seals every file with its own stable KDF salt, so opening 100 backups from two
     devices costs two Argon2 runs. ``kdf_runs`` counts them, for the benchmarks.
+
+    The passphrase is NFC-normalised first: macOS input tends to give NFD ("e" + U+0301),
+    Linux and Windows NFC ("é"), and the same typed passphrase must open the same files.
     """
 
     def __init__(self, passphrase: str, *, max_entries: int = 64) -> None:
-        self._passphrase = passphrase.encode("utf-8")
+        self._passphrase = unicodedata.normalize("NFC", passphrase).encode("utf-8")
         self._cache: OrderedDict[tuple[bytes, KdfParams], bytes] = OrderedDict()
         self._max = max_entries
         self.kdf_runs = 0
@@ -173,7 +198,16 @@ def _b64(data: bytes) -> str:
 
 
 def _format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+
+
+def sealed_size(header_bytes: int, payload_bytes: int) -> int:
+    """The size of a sealed file, from its header's and its plaintext's lengths."""
+    text = 4 * -(-(payload_bytes + GCM_TAG_BYTES) // 3)  # base64 of ciphertext + tag
+    body = text + -(-text // BODY_COLUMNS)  # and one LF per line
+    return header_bytes + body + len(_END_PREFIX) + 64 + 1
 
 
 def seal(
@@ -187,18 +221,27 @@ def seal(
     kdf_salt: bytes,
     kdf: KdfParams,
 ) -> bytes:
-    """Encrypt ``payload`` into the file format. ``kdf_salt`` is the device's stable salt."""
+    """Encrypt ``payload`` into the file format. ``kdf_salt`` is the device's stable salt.
+
+    Bad arguments are programming errors (config validation already refuses bad names):
+    ValueError. A payload too large for the size cap is the person's: FileTooLarge, raised
+    before anything is encrypted, so no caller ever writes a file its reader refuses.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     if not DEVICE_RE.match(device):
         raise ValueError(f"bad device name {device!r}")
+    if not _UUID_RE.match(device_id):
+        raise ValueError(f"device id {device_id!r} is not a lower-case hyphenated UUID")
+    if len(kdf_salt) != SALT_BYTES:
+        raise ValueError(f"the KDF salt must be {SALT_BYTES} bytes")
     master = keys.master_key(kdf_salt, kdf)
     hkdf_salt = os.urandom(SALT_BYTES)
     nonce = os.urandom(NONCE_BYTES)
     file_key = _hkdf(master, hkdf_salt, b"otpsync-backup v1 file key")
     fields = {
         "kind": kind,
-        "device-id": str(uuid.UUID(device_id)),
+        "device-id": device_id,
         "device": device,
         "created": _format_time(created),
         "kdf": "argon2id",
@@ -212,14 +255,25 @@ def seal(
         "nonce": _b64(nonce),
         "payload-bytes": str(len(payload) + GCM_TAG_BYTES),
     }
+    for key, value in fields.items():
+        # Every value above is pinned by a check or a formatter; this is the last line of
+        # defence against a header that splits or smuggles lines (a CR, an LF, a NUL).
+        if not _PRINTABLE_RE.match(value) or len(key) + 2 + len(value) > MAX_HEADER_LINE:
+            raise ValueError(f"header {key} {value!r} has a control character or is too long")
     header = f"{MAGIC} v{VERSION}\n" + "".join(f"{k}: {v}\n" for k, v in fields.items()) + "\n"
+    size = sealed_size(len(header), len(payload))
+    if size > MAX_FILE_BYTES:
+        raise FileTooLarge(
+            f"the {kind} would be {size / 1048576:.1f} MiB, over the"
+            f" {MAX_FILE_BYTES // 1048576} MiB a file can be"
+        )
     # The AEAD binds the header, so "change one character and the file is rejected" holds even
     # for someone who recomputes the checksum.
     ciphertext = AESGCM(file_key).encrypt(nonce, payload, header.encode("ascii"))
     text = base64.b64encode(ciphertext).decode("ascii")
     body = "".join(text[i : i + BODY_COLUMNS] + "\n" for i in range(0, len(text), BODY_COLUMNS))
     head_and_body = (header + body).encode("ascii")
-    end = f"end sha256={hashlib.sha256(head_and_body).hexdigest()}\n".encode("ascii")
+    end = _END_PREFIX + hashlib.sha256(head_and_body).hexdigest().encode("ascii") + b"\n"
     return head_and_body + end
 
 
@@ -231,12 +285,35 @@ def check_size(size: int) -> None:
         )
 
 
+def _ends_early(data: bytes, last: bytes) -> bool:
+    """Whether a file whose last line ``last`` is not an end line looks cut short.
+
+    True when the cut could have fallen after a line of a valid file: the header has not ended
+    yet, or the last line is empty, a body line, or the start of an end line. Anything else
+    (``fnd sha256=…``, text after the end line) is damage, not an incomplete download.
+    """
+    if b"\n\n" not in data or not last:
+        return True
+    if len(last) <= BODY_COLUMNS and _BODY_LINE_RE.match(last):
+        return True
+    return _END_PREFIX.startswith(last[: len(_END_PREFIX)]) and bool(
+        _HEX_TAIL_RE.match(last[len(_END_PREFIX) :])
+    )
+
+
 def _split(data: bytes) -> tuple[bytes, bytes]:
     """Check magic, completeness and checksum; return (header bytes, body bytes)."""
     check_size(len(data))
-    first, newline, _ = data.partition(b"\n")
-    if not first.startswith(MAGIC.encode("ascii") + b" "):
+    if data and len(data) < len(MAGIC_LINE) and MAGIC_LINE.startswith(data):
+        raise TruncatedFile("file is truncated (it ends inside its first line)")
+    first = data.partition(b"\n")[0]
+    if not first.startswith(MAGIC_BYTES):
         raise NotABackup("not an otpsync backup (no otpsync-backup first line)")
+    if first.endswith(b"\r"):
+        raise DamagedFile(
+            "file is damaged (it has CRLF line endings: something converted it as text;"
+            " copy it again as a binary file)"
+        )
     version = first[len(MAGIC) + 1 :]
     if version != f"v{VERSION}".encode("ascii"):
         shown = version.decode("ascii", "replace")[:20]
@@ -244,20 +321,14 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
             f"backup format {shown!r} is not supported by this otpsync (reads v{VERSION});"
             " upgrade otpsync to open it"
         )
-    if not newline:
-        raise TruncatedFile("file is truncated (it ends inside its header)")
     if not data.endswith(b"\n"):
-        raise TruncatedFile(
-            "file is truncated (it ends before its end line; it may still be arriving)"
-        )
+        raise TruncatedFile(_TRUNCATED)
     cut = data[:-1].rfind(b"\n") + 1
     match = _END_RE.match(data[cut:])
     if not match:
-        if data[cut:].startswith(b"end "):
-            raise DamagedFile("file is damaged (its end line is malformed)")
-        raise TruncatedFile(
-            "file is truncated (it ends before its end line; it may still be arriving)"
-        )
+        if _ends_early(data, data[cut:-1]):
+            raise TruncatedFile(_TRUNCATED)
+        raise DamagedFile("file is damaged (its last line is not a well-formed end line)")
     content = data[:cut]
     if hashlib.sha256(content).hexdigest() != match.group(1).decode("ascii"):
         raise DamagedFile("file is damaged or was altered (checksum mismatch)")
@@ -268,17 +339,20 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
 
 
 def _decode_b64(value: str, name: str, size: int | None = None) -> bytes:
+    """Strict, canonical base64: the writer's spelling is the only one accepted."""
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise DamagedFile(f"file is damaged (header {name} is not base64)") from None
+    if _b64(raw) != value:
+        raise DamagedFile(f"file is damaged (header {name} is not canonical base64)")
     if size is not None and len(raw) != size:
         raise DamagedFile(f"file is damaged (header {name} has {len(raw)} bytes, not {size})")
     return raw
 
 
 def _parse_int(value: str, name: str) -> int:
-    if not value.isdigit() or len(value) > 12:
+    if not _INT_RE.match(value):
         raise DamagedFile(f"file is damaged (header {name} is not a number)")
     return int(value)
 
@@ -313,10 +387,11 @@ def _parse_header(header: bytes) -> Header:
         )
     if not DEVICE_RE.match(fields["device"]):
         raise DamagedFile("file is damaged (bad device name in header)")
+    if not _UUID_RE.match(fields["device-id"]) or not _TIME_RE.match(fields["created"]):
+        raise DamagedFile("file is damaged (bad device-id or created in header)")
     try:
-        device_id = str(uuid.UUID(fields["device-id"]))
         created = datetime.strptime(fields["created"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
+    except ValueError:  # a well-spelled impossible date: 2026-02-30
         raise DamagedFile("file is damaged (bad device-id or created in header)") from None
     kdf = KdfParams(
         memory_kib=_parse_int(fields["kdf-memory-kib"], "kdf-memory-kib"),
@@ -324,9 +399,9 @@ def _parse_header(header: bytes) -> Header:
         lanes=_parse_int(fields["kdf-lanes"], "kdf-lanes"),
     )
     kdf.check()
-    return Header(
+    parsed = Header(
         kind=fields["kind"],
-        device_id=device_id,
+        device_id=fields["device-id"],
         device=fields["device"],
         created=created,
         kdf=kdf,
@@ -336,6 +411,32 @@ def _parse_header(header: bytes) -> Header:
         nonce=_decode_b64(fields["nonce"], "nonce", NONCE_BYTES),
         payload_bytes=_parse_int(fields["payload-bytes"], "payload-bytes"),
     )
+    if parsed.payload_bytes < GCM_TAG_BYTES:
+        raise DamagedFile(
+            f"file is damaged (header payload-bytes is under the {GCM_TAG_BYTES}-byte tag)"
+        )
+    return parsed
+
+
+def _decode_body(body: bytes, payload_bytes: int) -> bytes:
+    """The ciphertext, from body lines laid out exactly as ``seal`` lays them out."""
+    lines = body.split(b"\n")[:-1]
+    if not lines or not lines[-1]:
+        raise DamagedFile("file is damaged (its body is empty or ends with an empty line)")
+    if any(len(line) != BODY_COLUMNS for line in lines[:-1]) or len(lines[-1]) > BODY_COLUMNS:
+        raise DamagedFile(f"file is damaged (its body lines are not {BODY_COLUMNS} columns)")
+    text = b"".join(lines)
+    try:
+        ciphertext = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise DamagedFile("file is damaged (body is not base64)") from None
+    if base64.b64encode(ciphertext) != text:
+        raise DamagedFile("file is damaged (body is not canonical base64)")
+    if len(ciphertext) != payload_bytes:
+        raise DamagedFile(
+            f"file is damaged (body holds {len(ciphertext)} bytes, header says {payload_bytes})"
+        )
+    return ciphertext
 
 
 def read_header(data: bytes) -> Header:
@@ -348,18 +449,7 @@ def open_sealed(data: bytes, keys: MasterKeys) -> tuple[Header, bytes]:
     """Verify and decrypt a sealed file: (header, payload bytes). Raises a BackupError."""
     header_bytes, body = _split(data)
     header = _parse_header(header_bytes)
-    lines = body.split(b"\n")[:-1]
-    if any(len(line) > BODY_COLUMNS for line in lines):
-        raise DamagedFile("file is damaged (a body line is too long)")
-    try:
-        ciphertext = base64.b64decode(b"".join(lines), validate=True)
-    except (binascii.Error, ValueError):
-        raise DamagedFile("file is damaged (body is not base64)") from None
-    if len(ciphertext) != header.payload_bytes:
-        raise DamagedFile(
-            f"file is damaged (body holds {len(ciphertext)} bytes, header says"
-            f" {header.payload_bytes})"
-        )
+    ciphertext = _decode_body(body, header.payload_bytes)
     master = keys.master_key(header.kdf_salt, header.kdf)
     if not hmac.compare_digest(_key_check(master), header.key_check):
         raise WrongPassphrase("wrong passphrase (this file was sealed with another one)")

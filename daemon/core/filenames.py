@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 
 SUFFIX = ".4otp.txt"
 _STEM = "-4otp-keys-export"
+# \A…\Z, not ^…$: "$" matches before a final newline, so "….4otp.txt\n" would pass; [0-9], not
+# \d, which takes any Unicode digit.
 NAME_RE = re.compile(
-    r"^(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-(?P<device>[A-Za-z0-9][A-Za-z0-9._-]*?)"
-    r"-4otp-keys-export(?:-(?P<n>\d+))?\.4otp\.txt$"
+    r"\A(?P<stamp>[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2})"
+    r"-(?P<device>[A-Za-z0-9][A-Za-z0-9._-]*?)"
+    r"-4otp-keys-export(?:-(?P<n>[0-9]+))?\.4otp\.txt\Z"
 )
 
 

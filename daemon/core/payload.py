@@ -2,28 +2,37 @@
 
 Decoding trusts nothing: every field is type-checked and every account validated, and entry
 counts are capped, so a file that authenticates but was written by a buggy or hostile writer
-is still refused with a clear message instead of crashing later.
+is still refused with a clear message instead of crashing later. It accepts only what
+``encode`` writes: canonical UUIDs and times, ``version`` the integer 1, no duplicate member
+names, no lone surrogates (a vault holding one could not be saved again).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.core.accounts import Account, Rejection, Tombstone
+from daemon.core.accounts import (
+    MAX_LABEL_CHARS,
+    Account,
+    Rejection,
+    Tombstone,
+    is_canonical_uuid,
+    is_utf8_text,
+)
 from daemon.errors import DamagedFile, InvalidAccount
 
 PAYLOAD_FORMAT = "otpsync-payload"
 PAYLOAD_VERSION = 1
 MAX_ACCOUNTS = 100_000
 MAX_TOMBSTONES = 100_000
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _FINGERPRINT_RE = re.compile(r"\A[0-9a-f]{64}\Z")
-_TIME_RE = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+# [0-9], not \d: \d takes any Unicode digit ("٢٠٢٦-…").
+_TIME_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +53,9 @@ class VaultData:
 
 
 def _time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 def _account_json(a: Account) -> dict[str, Any]:
@@ -99,6 +110,22 @@ class _Reader:
         # bool is an int in Python; never accept it where a number is meant.
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             raise DamagedFile(f"payload is damaged ({self.where}.{key} is missing or mistyped)")
+        if isinstance(value, str) and not is_utf8_text(value):
+            raise DamagedFile(f"payload is damaged ({self.where}.{key} is not valid Unicode)")
+        return value
+
+    def uuid(self, key: str) -> str:
+        value = self.get(key, str)
+        if not is_canonical_uuid(value):
+            raise DamagedFile(f"payload is damaged ({self.where}.{key} is not a UUID)")
+        return value
+
+    def label(self) -> str:
+        value = self.get("label", str)
+        if len(value) > MAX_LABEL_CHARS:
+            raise DamagedFile(
+                f"payload is damaged ({self.where}.label is over {MAX_LABEL_CHARS} characters)"
+            )
         return value
 
     def fingerprint(self) -> str:
@@ -140,20 +167,36 @@ def _decode_account(obj: Any, index: int) -> Account:
     return acct
 
 
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object hook: refuse duplicate member names instead of keeping the last one."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        twice = next(n for n, count in Counter(n for n, _ in pairs).items() if count > 1)
+        raise DamagedFile(f"payload is damaged (member {twice[:40]!r} appears twice)")
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    """json's hook for NaN and Infinity, which are not JSON (RFC 8259)."""
+    raise DamagedFile(f"payload is damaged ({name} is not a JSON number)")
+
+
 def decode(raw: bytes, *, expect_device_id: str | None = None) -> VaultData:
     """UTF-8 JSON → VaultData, validated. ``expect_device_id`` is the authenticated header's."""
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        doc = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_unique_members, parse_constant=_no_constant
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # ValueError covers JSONDecodeError and integers over Python's 4300-digit limit.
         raise DamagedFile("payload is damaged (not JSON)") from None
     r = _Reader(doc, "payload")
-    if r.obj.get("format") != PAYLOAD_FORMAT or r.obj.get("version") != PAYLOAD_VERSION:
+    # type() is: True == 1 and 1.0 == 1 in Python, but neither is what encode() writes.
+    version = r.obj.get("version")
+    exact_version = type(version) is int and version == PAYLOAD_VERSION
+    if r.obj.get("format") != PAYLOAD_FORMAT or not exact_version:
         raise DamagedFile("payload is damaged (unknown payload format or version)")
-    device_id = r.get("device_id", str)
-    try:
-        uuid.UUID(device_id)
-    except ValueError:
-        raise DamagedFile("payload is damaged (device_id is not a UUID)") from None
+    device_id = r.uuid("device_id")
     if expect_device_id is not None and device_id != expect_device_id:
         raise DamagedFile("payload is damaged (its device id differs from the header's)")
     accounts_raw = r.get("accounts", list)
@@ -166,20 +209,15 @@ def decode(raw: bytes, *, expect_device_id: str | None = None) -> VaultData:
     tombstones = []
     for i, t in enumerate(tombstones_raw):
         tr = _Reader(t, f"tombstones[{i}]")
-        tombstones.append(Tombstone(tr.fingerprint(), tr.get("label", str), tr.time("removed")))
+        tombstones.append(Tombstone(tr.fingerprint(), tr.label(), tr.time("removed")))
     rejected_raw = r.obj.get("rejected", [])
     if not isinstance(rejected_raw, list) or len(rejected_raw) > MAX_TOMBSTONES:
         raise DamagedFile("payload is damaged (rejected is not a list, or too long)")
     rejected = []
     for i, item in enumerate(rejected_raw):
         rr = _Reader(item, f"rejected[{i}]")
-        source = rr.get("source", str)
-        try:
-            uuid.UUID(source)
-        except ValueError:
-            raise DamagedFile(f"payload is damaged (rejected[{i}].source)") from None
         rejected.append(
-            Rejection(source, rr.fingerprint(), rr.get("label", str), rr.time("version"))
+            Rejection(rr.uuid("source"), rr.fingerprint(), rr.label(), rr.time("version"))
         )
     return VaultData(
         device_id=device_id,
