@@ -257,26 +257,51 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
+UNENCRYPTED_FORMATS = ("otpauth", "aegis", "qr")
+
+
+def _new_password(args: argparse.Namespace) -> str | None:
+    if args.password_file:
+        return _read_password_file(args.password_file)
+    if not _interactive():
+        return None
+    import getpass
+
+    first = getpass.getpass("Password for the Aegis vault: ")
+    if first != getpass.getpass("Repeat it: "):
+        raise UsageError("the two passwords differ")
+    return first
+
+
 def cmd_export(svc: Service, args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out else None
-    if args.format == "otpauth":
-        if out is None:
-            raise UsageError("--format otpauth writes your secrets unencrypted: give --out PATH")
+    out = Path(args.out).expanduser() if args.out else None
+    if args.format == "4otp":
+        done = svc.export(out, only=args.only)
+        print(f"Wrote an encrypted backup of {_count(done.codes, 'code')}:")
+        print(done.path)
+        return 0
+    if out is None:
+        raise UsageError(
+            f"--format {args.format} writes a file for another app: give --out DIR_OR_FILE"
+        )
+    if args.format in UNENCRYPTED_FORMATS:
         target = out if out.is_dir() else out.parent
         if _inside(target, svc.config.sync_folder):
             raise UsageError(
                 "refusing to write unencrypted codes into the sync folder; choose another --out"
             )
-        done = svc.export_plain(out)
+    password = _new_password(args) if args.format == "aegis-encrypted" else None
+    done = svc.export_as(args.format, out, only=args.only, password=password)
+    if args.format in UNENCRYPTED_FORMATS:
         log.warning(
             "%s holds your secrets UNENCRYPTED: anyone who reads it can make your codes."
             " Delete it when you are done.",
             done.path,
         )
-        print(f"Wrote {_count(done.codes, 'code')} as otpauth:// URIs:")
-    else:
-        done = svc.export(out)
-        print(f"Wrote an encrypted backup of {_count(done.codes, 'code')}:")
+    what = {"otpauth": "as otpauth:// URIs", "aegis": "as an Aegis vault",
+            "aegis-encrypted": "as a password-protected Aegis vault",
+            "qr": "as QR codes (one PNG each)"}[args.format]  # fmt: skip
+    print(f"Wrote {_count(done.codes, 'code')} {what}:")
     print(done.path)
     return 0
 
@@ -599,10 +624,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="DIR_OR_FILE")
     s.add_argument(
         "--format",
-        choices=["4otp", "otpauth"],
+        choices=["4otp", "otpauth", "aegis", "aegis-encrypted", "qr"],
         default="4otp",
-        help="4otp: encrypted backup (default); otpauth: UNENCRYPTED URI list",
+        help="4otp: encrypted backup (default); otpauth: URI list; aegis: Aegis vault;"
+        " aegis-encrypted: password-protected Aegis vault; qr: one PNG per code."
+        " All but 4otp and aegis-encrypted are UNENCRYPTED",
     )
+    s.add_argument("--only", metavar="QUERY", help="only the codes matching QUERY")
+    s.add_argument("--password-file", metavar="FILE", help="aegis-encrypted: its password")
     s.set_defaults(func=cmd_export)
 
     from daemon import importers

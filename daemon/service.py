@@ -19,7 +19,7 @@ from pathlib import Path
 from daemon import config as config_mod
 from daemon import importers
 from daemon.config import Config
-from daemon.core import backup_format, filenames, merge, otpauth, payload
+from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header, MasterKeys
 from daemon.core.merge import Change, MergePlan
@@ -49,7 +49,7 @@ from daemon.fsutil import ensure_private_dir, write_atomic, write_new
 from daemon.inbox import Inbox, PendingEntry
 from daemon.passphrase import PassphraseSources, get_passphrase
 from daemon.paths import Paths
-from daemon.state import StateFiles, now_text
+from daemon.state import StateFiles, file_stamp, now_text
 from daemon.vault_store import Snapshot, VaultStore
 
 log = logging.getLogger(__name__)
@@ -363,11 +363,69 @@ class Service:
 
     # --- backups ------------------------------------------------------------------------------
 
-    def export(self, out: Path | None = None) -> Exported:
+    def export(self, out: Path | None = None, *, only: str | None = None) -> Exported:
         """Write an encrypted backup into ``out`` (a folder or a new file; default: the sync
         folder, after which this device's old backups beyond ``[export] keep`` are pruned).
-        Never overwrites: a taken name gets a ``-2`` suffix."""
-        return self._export(self.vault(), out)
+        ``only`` keeps the codes matching a query (for sharing a few). Never overwrites: a
+        taken name gets a ``-2`` suffix."""
+        vault = self.vault()
+        if only is None:
+            return self._export(vault, out)
+        subset = replace(vault, accounts=tuple(self._selected(vault, only)), tombstones=())
+        return self._export(subset, out, record=False)
+
+    def export_as(
+        self, fmt: str, out: Path, *, only: str | None = None, password: str | None = None
+    ) -> Exported:
+        """Export for another app: ``otpauth`` (URI list), ``aegis`` (plain Aegis vault),
+        ``aegis-encrypted`` (needs ``password``) or ``qr`` (one PNG per code into a folder).
+        Everything but aegis-encrypted is unencrypted; files are written 0600."""
+        from daemon.exporters import aegis
+        from daemon.exporters import otpauth as otpauth_export
+
+        accounts = self._selected(self.vault(), only)
+        now = datetime.now(UTC)
+        if fmt == "qr":
+            return self._export_qr(accounts, out)
+        if fmt == "aegis-encrypted":
+            if not password:
+                raise UsageError("--format aegis-encrypted needs a password (--password-file)")
+            data, kind = aegis.encrypted(accounts, password), "aegis-export.json"
+        elif fmt == "aegis":
+            data, kind = aegis.plain(accounts), "aegis-export-UNENCRYPTED.json"
+        elif fmt == "otpauth":
+            data, kind = otpauth_export.uri_list(accounts), "otpauth-UNENCRYPTED.txt"
+        else:
+            raise UsageError(f"unknown export format {fmt!r}")
+        path = self._write_export(
+            out, data, lambda when, device, n: filenames.export_name(when, device, kind, n), now
+        )
+        return Exported(path, len(accounts))
+
+    def _export_qr(self, accounts: list[Account], out: Path) -> Exported:
+        from daemon.exporters import qr
+
+        out = out.expanduser()
+        if not out.is_dir():
+            raise FileMissing(
+                f"--format qr writes one PNG per code into a folder; {out} is not one"
+            )
+        width = max(2, len(str(len(accounts))))
+        # Render everything first: a code that cannot be drawn stops the export before any
+        # file is written.
+        images = [(qr.file_name(a, i, width=width), qr.png(a)) for i, a in enumerate(accounts, 1)]
+        for name, data in images:
+            write_new(out, lambda n, name=name: name if n == 1 else _suffixed(Path(name), n), data)
+        return Exported(out, len(accounts))
+
+    @staticmethod
+    def _selected(vault: VaultData, only: str | None) -> list[Account]:
+        if only is None:
+            return list(vault.accounts)
+        chosen = [a for a in vault.accounts if a.matches(only)]
+        if not chosen:
+            raise NoSuchAccount(f"no code matches {only!r} (see `otpsync list`)")
+        return chosen
 
     def export_if_changed(self, *, always_check: bool = False) -> Exported | None:
         """The scheduled export: skipped (None) when the vault has not changed since this
@@ -384,7 +442,7 @@ class Service:
             return None
         return self._export(vault, None)
 
-    def _export(self, vault: VaultData, out: Path | None) -> Exported:
+    def _export(self, vault: VaultData, out: Path | None, *, record: bool = True) -> Exported:
         cfg = self.config
         if out is None and not cfg.sync_folder.is_dir():
             raise FileMissing(
@@ -395,19 +453,11 @@ class Service:
         data = self.store.seal(vault.for_backup(), kind="backup", device=cfg.device, created=now)
         path = self._write_export(out or cfg.sync_folder, data, filenames.backup_name, now)
         pruned: tuple[Path, ...] = ()
-        if out is None:
+        if out is None and record:
             self.state.record_export(path, content_fingerprint(vault))
             pruned = tuple(prune_own(cfg.sync_folder, vault.device_id, cfg.export.keep))
         log.info("exported %d codes to %s", len(vault.accounts), path.name)
         return Exported(path, len(vault.accounts), pruned)
-
-    def export_plain(self, out: Path) -> Exported:
-        """Write the codes as an unencrypted otpauth:// list (mode 0600)."""
-        vault = self.vault()
-        text = "".join(otpauth.to_uri(a) + "\n" for a in vault.accounts)
-        now = datetime.now(UTC)
-        path = self._write_export(out, text.encode("utf-8"), filenames.plain_export_name, now)
-        return Exported(path, len(vault.accounts))
 
     def _write_export(
         self, out: Path, data: bytes, namer: Callable[[datetime, str, int], str], now: datetime
@@ -501,6 +551,20 @@ class Service:
 
     # --- backups from other devices: look, queue, approve, reject ------------------------------
 
+    # (vault file stamp, vault) of the last look at an incoming file; see _vault_now.
+    _vault_seen: tuple[tuple[int, int, int], VaultData] | None = None
+
+    def _vault_now(self) -> VaultData:
+        """The vault, decrypted again only when its file changed (size, mtime, inode): a
+        burst of 500 incoming files costs one decryption, not 500, and a change the CLI
+        made meanwhile is still seen at once."""
+        stamp = file_stamp(self.paths.vault_file)
+        if stamp is None:
+            return self.vault()  # raises the right error
+        if self._vault_seen is None or self._vault_seen[0] != stamp:
+            self._vault_seen = (stamp, self.vault())
+        return self._vault_seen[1]
+
     def consider(self, path: Path, *, final: bool = True) -> Outcome:
         """Look at one file in the sync folder and queue it if it brings anything new.
 
@@ -532,7 +596,7 @@ class Service:
             return settle("damaged", str(exc.located(path)))
         except (UnsupportedVersion, KdfOutOfBounds) as exc:
             return settle("damaged", str(exc.located(path)))
-        vault = self.vault()
+        vault = self._vault_now()
         if header.device_id == vault.device_id:
             return settle("own")
         try:
@@ -551,25 +615,48 @@ class Service:
         plan = merge.plan(vault, incoming.accounts, source=header.device_id)
         if not plan.has_changes:
             return settle("nothing-new")
+        outcome = self._queue(path, data, sha, header, plan, vault)
+        self.state.mark_seen(sha, outcome.kind, str(path))
+        return outcome
+
+    def _queue(
+        self, path: Path, data: bytes, sha: str, header: Header, plan: MergePlan, vault: VaultData
+    ) -> Outcome:
+        """Queue a backup that brings something new, replacing its device's older entry.
+
+        The entry it replaces is planned *before* the replacement deletes its copy: a newer
+        backup offering the same codes is no news (``renotify`` False), and on a tie of
+        header times the one offering something the other does not wins.
+        """
         created = header.created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        queued = self.inbox.queued_from(header.device_id)
+        if queued is not None and queued.created > created:
+            return Outcome("superseded", path)  # (put checks again, under the lock)
+        offer = _offer_keys(plan)
+        queued_offer = self._offer_of(queued, vault) if queued else set()
+
+        def wins_tie(old: PendingEntry) -> bool:
+            known = queued_offer if queued and old.id == queued.id else self._offer_of(old, vault)
+            return not offer <= known
+
         entry, replaced = self.inbox.put(
             device=header.device, device_id=header.device_id, created=created, file=str(path),
-            sha256=sha, queued=now_text(), data=data,
+            sha256=sha, queued=now_text(), data=data, wins_tie=wins_tie,
         )  # fmt: skip
         if entry is None:
-            return settle("superseded")
-        self.state.mark_seen(sha, "queued", str(path))
-        renotify = replaced is None or _offer_keys(plan) != _offer_keys(
-            self._plan_entry_data(self.inbox.dir / replaced.copy, vault)
-        )
-        return Outcome("queued", path, entry=entry, plan=plan, renotify=renotify)
+            return Outcome("superseded", path)
+        renotify = replaced is None or queued is None or replaced.id != queued.id
+        return Outcome("queued", path, entry=entry, plan=plan,
+                       renotify=renotify or offer != queued_offer)  # fmt: skip
 
-    def _plan_entry_data(self, copy: Path, vault: VaultData) -> MergePlan | None:
+    def _offer_of(self, entry: PendingEntry, vault: VaultData) -> set[tuple[str, str]]:
+        """What a queued entry offers against ``vault`` (nothing, if its copy is unreadable)."""
+        copy = self.inbox.dir / entry.copy
         try:
             header, incoming = self._open_copy(copy.read_bytes(), copy)
         except (OtpsyncError, OSError):
-            return None
-        return merge.plan(vault, incoming.accounts, source=header.device_id)
+            return set()
+        return _offer_keys(merge.plan(vault, incoming.accounts, source=header.device_id))
 
     def _open_copy(self, data: bytes, where: Path) -> tuple[Header, VaultData]:
         try:
@@ -581,7 +668,7 @@ class Service:
     def pending(self) -> list[PendingView]:
         """The queue, each entry planned against the vault as it is now. Entries that no
         longer bring anything (merged another way meanwhile) leave the queue here."""
-        vault = self.vault()
+        vault = self._vault_now()
         views = []
         for entry in self.inbox.entries():
             copy = self.inbox.dir / entry.copy
@@ -695,9 +782,8 @@ class Service:
         }
 
 
-def _offer_keys(plan: MergePlan | None) -> set[tuple[str, str]]:
-    if plan is None:
-        return set()
+def _offer_keys(plan: MergePlan) -> set[tuple[str, str]]:
+    """What a plan offers, comparable across backups: (change, code fingerprint) pairs."""
     return {(c.kind, c.incoming.fingerprint()) for c in plan.changes if c.kind != "present"}
 
 

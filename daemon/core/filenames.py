@@ -27,8 +27,13 @@ def backup_name(created: datetime, device: str, attempt: int = 1) -> str:
     return f"{stamp}-{device}{_STEM}{extra}{SUFFIX}"
 
 
-def plain_export_name(created: datetime, device: str, attempt: int = 1) -> str:
-    """The name of an unencrypted otpauth export; it says so, to make it hard to overlook."""
+def export_name(created: datetime, device: str, kind: str, attempt: int = 1) -> str:
+    """The name of an export in another format, e.g. ``kind="otpauth-UNENCRYPTED.txt"``.
+
+    Unencrypted kinds say so in the name, to make them hard to overlook. Never named like an
+    app's own automatic backup (``aegis-backup-*``), so a watcher never mistakes one for it.
+    """
     stamp = created.astimezone(UTC).strftime("%Y-%m-%d-%H-%M-%S")
+    stem, dot, ext = kind.rpartition(".")
     extra = f"-{attempt}" if attempt > 1 else ""
-    return f"{stamp}-{device}-otpauth-UNENCRYPTED{extra}.txt"
+    return f"{stamp}-{device}-{stem}{extra}{dot}{ext}" if dot else f"{stamp}-{device}-{kind}{extra}"
