@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,15 +76,25 @@ class Inbox:
     def _save(self, entries: list[PendingEntry]) -> None:
         write_json(self.index_file, [asdict(e) for e in entries])
 
+    def queued_from(self, device_id: str) -> PendingEntry | None:
+        """The entry queued for a source device, if any (there is at most one)."""
+        return next((e for e in self.entries() if e.device_id == device_id), None)
+
     def put(
         self, *, device: str, device_id: str, created: str, file: str, sha256: str,
-        queued: str, data: bytes,
+        queued: str, data: bytes, wins_tie: Callable[[PendingEntry], bool] = lambda _e: False,
     ) -> tuple[PendingEntry | None, PendingEntry | None]:  # fmt: skip
-        """Queue a backup: (new entry or None if an equally new one is queued, replaced)."""
+        """Queue a backup: (new entry or None if a newer one is queued, replaced entry).
+
+        Header times have one-second resolution, and a device can write two backups within
+        one second; on a tie ``wins_tie(queued entry)`` decides (its copy is still there).
+        """
         with self.locked():
             entries = self.entries()
             same = [e for e in entries if e.device_id == device_id]
-            if same and same[0].created >= created:
+            if same and (
+                same[0].created > created or (same[0].created == created and not wins_tie(same[0]))
+            ):
                 return None, None
             entry_id = secrets.token_hex(4)
             entry = PendingEntry(entry_id, device, device_id, created, file,

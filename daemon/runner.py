@@ -102,7 +102,7 @@ class Daemon:
         self._next_rescan = 0.0
         self._next_local_check = 0.0
         self._local_stamps: tuple[object, object] | None = None
-        self.kdf_runs_at_start = 0
+        self._watch_failed = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -115,7 +115,7 @@ class Daemon:
         except filelock.Timeout:
             pid = self._read_pid()
             raise AlreadyRunning(
-                f"otpsync is already running for this home (pid {pid or 'unknown'})"
+                f"otpsync is already running (pid {pid or 'unknown'}) for this home"
             ) from None
         try:
             vault = self.service.vault()  # the passphrase works, or we stop here
@@ -125,14 +125,17 @@ class Daemon:
                 pid=os.getpid(), started=now_text(), watch_mode=self.cfg.watch.mode,
                 paused=False, last_error=None, next_export=None,
             )  # fmt: skip
-            self._worker = threading.Thread(target=self._run, name="otpsync-worker", daemon=True)
-            self._worker.start()
+            # Scheduler and observer first: until the worker runs, this thread is the only
+            # one writing state files. What they hear meanwhile waits in the queue.
             self._start_schedule()
             self._start_watch()
             self._next_rescan = 0.0  # the startup scan: right away
             if self.cfg.export.on_start:
                 self._queue.put(self._scheduled_export)
+            self._worker = threading.Thread(target=self._run, name="otpsync-worker", daemon=True)
+            self._worker.start()
         except BaseException:
+            self._shutdown()
             self._release()
             raise
         log.info(
@@ -142,17 +145,22 @@ class Daemon:
 
     def stop(self) -> None:
         """Stop cleanly: no new work, the current job finishes (no half-written file)."""
+        self._shutdown()
+        self._release()
+        log.info("stopped")
+
+    def _shutdown(self) -> None:
+        """Scheduler, then worker, then observer: the worker may (re)start the observer
+        until it has stopped, so the observer goes last or it could outlive the daemon."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        if self._watch is not None:
-            self._watch.stop()
-            self._watch = None
         if self._worker is not None:
             self._queue.put(None)
             self._worker.join(timeout=60)
             self._worker = None
-        self._release()
-        log.info("stopped")
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
 
     def _release(self) -> None:
         if self._instance_lock.is_locked:
@@ -188,8 +196,22 @@ class Daemon:
             self._watch = NativeWatch(self.cfg.sync_folder, self.cfg.watch.recursive, self._notice)
             self._watch.start()
         except OSError as exc:  # e.g. inotify watch limit reached: rescans still work
-            log.warning("native watching unavailable (%s); relying on rescans", exc)
+            level = logging.DEBUG if self._watch_failed else logging.WARNING
+            log.log(level, "native watching unavailable (%s); relying on rescans", exc)
+            self._watch_failed = True
             self._watch = None
+
+    def _ensure_watch(self) -> None:
+        """Restart the native observer if it is not running. Removing the sync folder kills
+        its watch for good (inotify follows the inode), so a folder that comes back (a drive
+        mounted again, a client re-creating it) would otherwise only be seen by rescans."""
+        if self.cfg.watch.mode != "native" or (self._watch is not None and self._watch.alive()):
+            return
+        if self._watch is not None:
+            log.info("the native watch on the sync folder stopped; restarting it")
+            self._watch.stop()
+            self._watch = None
+        self._start_watch()
 
     # --- what faces call (thread-safe) ------------------------------------------------------
 
@@ -310,9 +332,13 @@ class Daemon:
             self._error("unexpected internal error (details in the log)")
 
     def _next_wakeup(self) -> float:
+        """When the worker must look at its timers next. Paused, only the check for the
+        CLI's changes counts: the rescan and settle deadlines wait for the resume (an
+        overdue one would make every wait zero, a busy loop)."""
         now = time.monotonic()
-        deadlines = [self._next_rescan, self._next_local_check]
+        deadlines = [self._next_local_check]
         if not self._paused:
+            deadlines.append(self._next_rescan)
             if (settle := self._tracker.next_deadline()) is not None:
                 deadlines.append(settle)
             if self._export_due is not None:
@@ -340,17 +366,26 @@ class Daemon:
             self._scheduled_export(changed_only=True)
 
     def _rescan(self, now: float) -> None:
-        folder = self.cfg.sync_folder
-        if not folder.is_dir():
-            self._set_problem(f"sync folder {folder} is missing")
+        """Stat the folder for candidates that events missed (or, polling, for all)."""
+        if not self._folder_present():
             return
-        if self.status().problem and "is missing" in (self.status().problem or ""):
+        self._ensure_watch()
+        for path in scan(self.cfg.sync_folder, self.cfg.watch.recursive):
+            self._tracker.notice(path, now, mtime_trusted=True)
+
+    def _folder_present(self) -> bool:
+        """Is the sync folder there? A missing one is reported once and stays the problem
+        until it is back; then an export is due (our backups may have gone with it)."""
+        folder = self.cfg.sync_folder
+        missing = f"sync folder {folder} is missing"
+        if not folder.is_dir():
+            self._set_problem(missing)
+            return False
+        if self.status().problem == missing:
             self._set_problem(None)
             log.info("sync folder is back")
-            if self._watch is None:
-                self._start_watch()
-        for path in scan(folder, self.cfg.watch.recursive):
-            self._tracker.notice(path, now, mtime_trusted=True)
+            self._export_due = time.monotonic()
+        return True
 
     def _handle(self, outcome: Outcome) -> None:
         if outcome.kind == "retry":
@@ -385,14 +420,18 @@ class Daemon:
             self._export_due = time.monotonic() + self.cfg.export.debounce
 
     def _scheduled_export(self, changed_only: bool = False) -> None:
+        """A scheduled export, or one after a change. A failure is an ongoing problem: it
+        is reported once while it lasts, not once more per attempt."""
         if self._paused:
             return
+        self._refresh_next_export()
+        if not self._folder_present():
+            return  # reported as missing; the export is due again when it is back
         try:
             done = self.service.export_if_changed(always_check=changed_only)
         except OtpsyncError as exc:
             self._set_problem(f"export failed: {exc}")
-            raise
-        self._refresh_next_export()
+            return
         if done is not None:
             self._after_export(done)
 

@@ -30,9 +30,25 @@ def read_json(path: Path, default: Any) -> Any:
         return default
 
 
-def write_json(path: Path, value: Any) -> None:
+def write_json(path: Path, value: Any, *, compact: bool = False) -> None:
+    """Write ``value`` atomically; indented for people, or ``compact`` for big files written
+    often (indenting makes ``json`` fall back from its C encoder to the ~10× slower one)."""
     ensure_private_dir(path.parent)
-    write_atomic(path, (json.dumps(value, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    text = (
+        json.dumps(value, separators=(",", ":"))
+        if compact
+        else json.dumps(value, indent=1, sort_keys=True)
+    )
+    write_atomic(path, (text + "\n").encode("utf-8"))
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """(size, mtime, inode): changes whenever the file is rewritten, atomically or not."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def now_text() -> str:
@@ -60,6 +76,7 @@ class StateFiles:
 
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir
+        self._seen_cache: tuple[tuple[int, int, int] | None, dict[str, Any]] | None = None
 
     @property
     def status_file(self) -> Path:
@@ -101,19 +118,29 @@ class StateFiles:
 
     # --- files already looked at, by content hash --------------------------------------------
 
+    @property
+    def seen_file(self) -> Path:
+        return self.dir / "seen.json"
+
     def _seen(self) -> dict[str, Any]:
-        doc = read_json(self.dir / "seen.json", {})
-        return doc if isinstance(doc, dict) else {}
+        """seen.json, parsed again only when the file changed (another otpsync process may
+        have written it): a burst of files costs one parse, not one per file."""
+        stamp = file_stamp(self.seen_file)
+        if stamp is None or self._seen_cache is None or self._seen_cache[0] != stamp:
+            doc = read_json(self.seen_file, {})
+            self._seen_cache = (stamp, doc if isinstance(doc, dict) else {})
+        return self._seen_cache[1]
 
     def seen(self, sha256: str) -> str | None:
         entry = self._seen().get(sha256)
         return entry.get("outcome") if isinstance(entry, dict) else None
 
     def mark_seen(self, sha256: str, outcome: str, name: str) -> None:
-        seen = self._seen()
+        seen = dict(self._seen())  # a copy: the cache stays true to the file if writing fails
         seen[sha256] = {"outcome": outcome, "file": name, "time": now_text()}
         if len(seen) > MAX_SEEN:
             oldest = sorted(seen, key=lambda k: str(seen[k].get("time", "")))
             for key in oldest[: len(seen) - MAX_SEEN]:
                 del seen[key]
-        write_json(self.dir / "seen.json", seen)
+        write_json(self.seen_file, seen, compact=True)
+        self._seen_cache = (file_stamp(self.seen_file), seen)

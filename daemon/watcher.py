@@ -83,6 +83,11 @@ class _Watch:
     since: float
     attempts: int = 0
 
+    def restart(self, stamp: Stamp, now: float) -> None:
+        """The file changed: wait for it to settle again, and forget failed reads of the
+        old content (it was still arriving, not damaged)."""
+        self.stamp, self.since, self.attempts = stamp, now, 0
+
 
 class SettleTracker:
     """Files noticed but not yet handed on, each waiting for its size and mtime to hold still.
@@ -90,6 +95,10 @@ class SettleTracker:
     It also remembers the stamp of every file already handed on, so a rescan that finds it
     unchanged does not hand it on again (the service would skip it by hash, but only after
     reading it). Thread-safe: events arrive on the observer's thread.
+
+    Retries count failed reads of *unchanged* content only: a file that changed since it
+    last failed is still arriving (a slow download, Syncthing's successive versions), so its
+    count starts over; only a file that stays broken reaches its last attempt.
     """
 
     def __init__(self, settle: float, retries: int) -> None:
@@ -117,7 +126,7 @@ class SettleTracker:
                     since = now - min(max(0.0, time.time() - stamp[1] / 1e9), self.settle)
                 self._waiting[path] = _Watch(stamp, since)
             elif watch.stamp != stamp:
-                watch.stamp, watch.since = stamp, now
+                watch.restart(stamp, now)
 
     def due(self, now: float) -> list[tuple[Path, bool]]:
         """Paths that held still for ``settle``, each with "is this its last attempt"."""
@@ -130,7 +139,7 @@ class SettleTracker:
                 if stamp is None:
                     del self._waiting[path]
                 elif stamp != watch.stamp:
-                    watch.stamp, watch.since = stamp, now
+                    watch.restart(stamp, now)
                 else:
                     del self._waiting[path]
                     self._done[path] = (stamp, watch.attempts)
@@ -144,7 +153,8 @@ class SettleTracker:
             stamp = stamp_of(path)
             if done is None or stamp is None:
                 return
-            self._waiting[path] = _Watch(stamp, now, done[1] + 1)
+            attempts = done[1] + 1 if stamp == done[0] else 0
+            self._waiting[path] = _Watch(stamp, now, attempts)
 
     def next_deadline(self) -> float | None:
         with self._lock:
@@ -185,6 +195,12 @@ class NativeWatch:
 
     def start(self) -> None:
         self.observer.start()
+
+    def alive(self) -> bool:
+        """Whether events still arrive: removing the watched folder ends its emitter for
+        good, even if a folder of that name comes back."""
+        emitters = self.observer.emitters
+        return self.observer.is_alive() and bool(emitters) and all(e.is_alive() for e in emitters)
 
     def stop(self) -> None:
         self.observer.stop()

@@ -43,7 +43,9 @@ class Home:
     sync: Path
     passphrase: str = PASSPHRASE
 
-    def write_config(self, device: str, **top: str) -> None:
+    def write_config(self, device: str, *, extra: str = "", **top: str) -> None:
+        """Top-level ``top`` keys, the cheap [kdf] table, then ``extra`` verbatim (more
+        tables, e.g. the daemon's [export] and [watch])."""
         lines = [f'device = "{device}"', f'sync_folder = "{self.sync}"']
         lines += [f'{k} = "{v}"' for k, v in top.items()]
         lines += [
@@ -52,6 +54,8 @@ class Home:
             f"iterations = {FAST_KDF.iterations}",
             f"lanes = {FAST_KDF.lanes}",
         ]
+        if extra:
+            lines.append(extra.strip())
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "config.toml").write_text("\n".join(lines) + "\n")
 
@@ -100,13 +104,55 @@ def sync_folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_home(tmp_path: Path, sync_folder: Path):
-    """make_home("laptop") → an initialised Home with an empty vault."""
+    """make_home("laptop") → an initialised Home with an empty vault. ``extra``: more
+    config.toml text after the [kdf] table (e.g. ``[watch]`` settings)."""
 
-    def make(device: str, *, init: bool = True) -> Home:
+    def make(device: str, *, init: bool = True, extra: str = "") -> Home:
         home = Home(tmp_path / f"home-{device}", sync_folder)
-        home.write_config(device)
+        home.write_config(device, extra=extra)
         if init:
             home.ok("init")
         return home
 
     return make
+
+
+@pytest.fixture
+def local_home(tmp_path: Path, make_home, monkeypatch: pytest.MonkeyPatch):
+    """local_home("laptop", extra=...) → an initialised home driven in-process (the real
+    Service and Daemon); every daemon started on it is stopped after the test."""
+    from tests.daemon_support import LocalHome
+
+    monkeypatch.delenv("OTPSYNC_PASSPHRASE", raising=False)  # the file below, not the caller's
+    made: list[LocalHome] = []
+    pw = tmp_path / "passphrase"
+    pw.write_text(PASSPHRASE + "\n")
+    pw.chmod(0o600)
+
+    def make(device: str, *, extra: str = "") -> LocalHome:
+        home = make_home(device, init=False, extra=extra)
+        local = LocalHome(home, pw)
+        local.service().init(None, None)
+        made.append(local)
+        return local
+
+    yield make
+    for local in made:
+        local.stop_all()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path):
+    """spawn(home) → ``otpsync run --headless`` on it as a subprocess; killed after the test."""
+    from tests.daemon_support import Spawned
+
+    started: list[Spawned] = []
+
+    def start(home: Home) -> Spawned:
+        proc = Spawned(home, tmp_path / f"daemon-{len(started)}.log")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()
