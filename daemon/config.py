@@ -36,6 +36,18 @@ class ExportSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchSource:
+    """[[watch.sources]]: another app whose automatic backups land in the sync folder."""
+
+    name: str
+    pattern: str
+    format: str = "auto"
+    password_command: str = ""
+    password_file: Path | None = None
+    keyring: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class WatchSettings:
     """[watch]: how the daemon notices backups arriving in the sync folder."""
 
@@ -45,6 +57,7 @@ class WatchSettings:
     settle: float = 2.0
     poll_interval: float = 5.0
     retries: int = 3
+    sources: tuple[WatchSource, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +80,8 @@ _TABLES = {
     "kdf": {"memory_kib", "iterations", "lanes"},
     "vault": {"snapshots"},
     "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce"},
-    "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries"},
+    "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources"},
+    "watch.sources": {"name", "pattern", "format", "password_command", "password_file", "keyring"},
     "tray": {"clipboard_clear"},
 }
 
@@ -232,7 +246,52 @@ def _watch_settings(t: _Table, path: Path) -> WatchSettings:
         settle=t.duration("settle", d.settle, 0, 600),
         poll_interval=t.duration("poll_interval", d.poll_interval, 0.1, 3600),
         retries=t.number("retries", d.retries, 0, 100),
+        sources=_watch_sources(t, path),
     )
+
+
+def _watch_sources(t: _Table, path: Path) -> tuple[WatchSource, ...]:
+    from daemon import importers
+
+    raw = t.doc.get("sources", [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: watch.sources must be a list of [[watch.sources]] tables")
+    sources = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{path}: watch.sources[{i}] must be a table")
+        st = _Table(item, f"watch.sources[{i}].", _TABLES["watch.sources"], path)
+        name = st.get("name", str, "")
+        pattern = st.get("pattern", str, "")
+        fmt = st.get("format", str, "auto").lower()
+        if not DEVICE_RE.match(name):
+            raise ConfigError(
+                f"{path}: watch.sources[{i}].name must be 1–32 letters, digits, '.', '_' or '-'"
+            )
+        if not pattern or "/" in pattern or pattern.startswith("."):
+            raise ConfigError(
+                f"{path}: watch.sources[{i}].pattern must be a file-name pattern such as"
+                ' "aegis-backup-*.json"'
+            )
+        if fmt != "auto" and fmt not in importers.FORMATS and fmt not in importers.ALIASES:
+            raise ConfigError(
+                f"{path}: watch.sources[{i}].format {fmt!r} is unknown"
+                f" (auto, {', '.join(sorted(importers.FORMATS))})"
+            )
+        pfile = st.get("password_file", str, "")
+        sources.append(
+            WatchSource(
+                name,
+                pattern,
+                fmt,
+                st.get("password_command", str, ""),
+                Path(pfile).expanduser() if pfile else None,
+                st.get("keyring", bool, False),
+            )
+        )
+    if len({s.name for s in sources}) != len(sources):
+        raise ConfigError(f"{path}: two [[watch.sources]] have the same name")
+    return tuple(sources)
 
 
 def settings_lines(device: str, sync_folder: Path) -> str:

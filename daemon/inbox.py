@@ -34,6 +34,7 @@ class PendingEntry:
     copy: str  # its copy's name in the inbox dir
     sha256: str
     queued: str
+    source: str = ""  # a configured [[watch.sources]] name; "" for otpsync's own backups
 
 
 class Inbox:
@@ -83,6 +84,7 @@ class Inbox:
     def put(
         self, *, device: str, device_id: str, created: str, file: str, sha256: str,
         queued: str, data: bytes, wins_tie: Callable[[PendingEntry], bool] = lambda _e: False,
+        source: str = "",
     ) -> tuple[PendingEntry | None, PendingEntry | None]:  # fmt: skip
         """Queue a backup: (new entry or None if a newer one is queued, replaced entry).
 
@@ -97,8 +99,9 @@ class Inbox:
             ):
                 return None, None
             entry_id = secrets.token_hex(4)
-            entry = PendingEntry(entry_id, device, device_id, created, file,
-                                 f"{entry_id}.4otp.txt", sha256, queued)  # fmt: skip
+            copy = f"{entry_id}.4otp.txt" if not source else f"{entry_id}.{source}.copy"
+            entry = PendingEntry(entry_id, device, device_id, created, file, copy, sha256,
+                                 queued, source)  # fmt: skip
             write_atomic(self.dir / entry.copy, data)
             self._save([e for e in entries if e.device_id != device_id] + [entry])
             for old in same:

@@ -14,8 +14,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon.errors import PassphraseUnavailable
+
+if TYPE_CHECKING:
+    from daemon.config import WatchSource
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +149,20 @@ def keyring_available() -> bool:
         return keyring.get_keyring().priority > 0
     except Exception:
         return False
+
+
+def source_password(source: WatchSource) -> str | None:
+    """The password of another app's automatic backups ([[watch.sources]]): its command,
+    its file, or the keyring entry "otpsync" / "source:NAME". None when none is set."""
+    if source.password_command:
+        return _from_command(source.password_command)
+    if source.password_file is not None:
+        return _from_file(source.password_file, f"password_file of {source.name}")
+    if source.keyring:
+        try:
+            import keyring
+
+            return keyring.get_password(KEYRING_SERVICE, f"source:{source.name}")
+        except Exception as exc:
+            log.debug("keyring unavailable: %s", type(exc).__name__)
+    return None

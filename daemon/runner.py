@@ -87,6 +87,7 @@ class Daemon:
         cfg = service.config
         self.cfg = cfg
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._patterns = tuple(src.pattern for src in cfg.watch.sources)
         self._tracker = SettleTracker(cfg.watch.settle, cfg.watch.retries)
         self._listeners: list[Callable[[Event], None]] = []
         self._status = DaemonStatus(cfg.device, cfg.sync_folder, cfg.watch.mode)
@@ -193,7 +194,9 @@ class Daemon:
         if self.cfg.watch.mode != "native" or not self.cfg.sync_folder.is_dir():
             return
         try:
-            self._watch = NativeWatch(self.cfg.sync_folder, self.cfg.watch.recursive, self._notice)
+            self._watch = NativeWatch(
+                self.cfg.sync_folder, self.cfg.watch.recursive, self._notice, self._patterns
+            )
             self._watch.start()
         except OSError as exc:  # e.g. inotify watch limit reached: rescans still work
             level = logging.DEBUG if self._watch_failed else logging.WARNING
@@ -370,7 +373,7 @@ class Daemon:
         if not self._folder_present():
             return
         self._ensure_watch()
-        for path in scan(self.cfg.sync_folder, self.cfg.watch.recursive):
+        for path in scan(self.cfg.sync_folder, self.cfg.watch.recursive, self._patterns):
             self._tracker.notice(path, now, mtime_trusted=True)
 
     def _folder_present(self) -> bool:

@@ -7,7 +7,6 @@ operation leaves the home exactly as it was.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
@@ -22,23 +21,18 @@ from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header, MasterKeys
-from daemon.core.merge import Change, MergePlan
+from daemon.core.merge import MergePlan
 from daemon.core.otp import Code, code_at
 from daemon.core.payload import VaultData
 from daemon.errors import (
     BackupError,
-    DamagedFile,
     DuplicateAccount,
     FileMissing,
-    KdfOutOfBounds,
     NoSuchAccount,
     NotABackup,
     NoVault,
-    OtpsyncError,
     PasswordRequired,
-    TruncatedFile,
     UnknownFormat,
-    UnsupportedVersion,
     UsageError,
     VaultExists,
     WouldOverwrite,
@@ -46,10 +40,11 @@ from daemon.errors import (
 )
 from daemon.exporter import content_fingerprint, prune_own
 from daemon.fsutil import ensure_private_dir, write_atomic, write_new
-from daemon.inbox import Inbox, PendingEntry
+from daemon.inbox import Inbox
+from daemon.intake import Approved, Intake, Outcome, PendingView
 from daemon.passphrase import PassphraseSources, get_passphrase
 from daemon.paths import Paths
-from daemon.state import StateFiles, file_stamp, now_text
+from daemon.state import StateFiles
 from daemon.vault_store import Snapshot, VaultStore
 
 log = logging.getLogger(__name__)
@@ -73,56 +68,6 @@ class Exported:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """What looking at one file in the sync folder came to."""
-
-    kind: str  # queued, superseded, nothing-new, own, seen, not-backup, retry, damaged,
-    #            wrong-passphrase
-    path: Path
-    message: str = ""
-    entry: PendingEntry | None = None
-    plan: MergePlan | None = None
-    renotify: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class PendingView:
-    """A queued backup and what it would change in the vault as it is now."""
-
-    entry: PendingEntry
-    plan: MergePlan
-
-    def offered(self) -> list[Change]:
-        return self.plan.of("new") + self.plan.of("updated")
-
-    def to_json(self) -> dict[str, object]:
-        counts = self.plan.counts()
-        return {
-            "id": self.entry.id,
-            "device": self.entry.device,
-            "device_id": self.entry.device_id,
-            "created": self.entry.created,
-            "file": self.entry.file,
-            "total": counts["total"],
-            "new": counts["new"],
-            "updated": counts["updated"],
-            "entries": [
-                {"issuer": c.incoming.issuer, "account": c.incoming.account, "change": c.kind}
-                for c in self.offered()
-            ],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Approved:
-    entry: PendingEntry
-    added: tuple[Account, ...]
-    updated: tuple[Account, ...]
-    exported: Exported | None
-    export_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class InitResult:
     config: Config
     device_id: str
@@ -131,7 +76,7 @@ class InitResult:
     warnings: tuple[str, ...]
 
 
-class Service:
+class Service(Intake):
     """One home's otpsync. Cheap to create; reads config and asks for the passphrase lazily."""
 
     def __init__(
@@ -549,206 +494,6 @@ class Service:
         except OSError as exc:
             raise FileMissing(f"{source}: cannot read it ({exc.strerror})") from None
 
-    # --- backups from other devices: look, queue, approve, reject ------------------------------
-
-    # (vault file stamp, vault) of the last look at an incoming file; see _vault_now.
-    _vault_seen: tuple[tuple[int, int, int], VaultData] | None = None
-
-    def _vault_now(self) -> VaultData:
-        """The vault, decrypted again only when its file changed (size, mtime, inode): a
-        burst of 500 incoming files costs one decryption, not 500, and a change the CLI
-        made meanwhile is still seen at once."""
-        stamp = file_stamp(self.paths.vault_file)
-        if stamp is None:
-            return self.vault()  # raises the right error
-        if self._vault_seen is None or self._vault_seen[0] != stamp:
-            self._vault_seen = (stamp, self.vault())
-        return self._vault_seen[1]
-
-    def consider(self, path: Path, *, final: bool = True) -> Outcome:
-        """Look at one file in the sync folder and queue it if it brings anything new.
-
-        Cheap checks first (size, hash already seen, header, own device); only then the
-        decryption, with the cached key. ``final=False`` means a file that does not open may
-        still be arriving: answer "retry" instead of reporting it.
-        """
-        try:
-            if path.stat().st_size > backup_format.MAX_FILE_BYTES:
-                return Outcome("not-backup", path, "larger than a backup can be")
-            data = path.read_bytes()
-        except OSError as exc:
-            return Outcome("retry" if not final else "damaged", path, f"{path}: {exc.strerror}")
-        sha = hashlib.sha256(data).hexdigest()
-        if self.state.seen(sha):
-            return Outcome("seen", path)
-
-        def settle(kind: str, message: str = "") -> Outcome:
-            self.state.mark_seen(sha, kind, str(path))
-            return Outcome(kind, path, message)
-
-        try:
-            header = backup_format.read_header(data)
-        except NotABackup:
-            return settle("not-backup")
-        except (TruncatedFile, DamagedFile) as exc:
-            if not final:
-                return Outcome("retry", path, str(exc.located(path)))
-            return settle("damaged", str(exc.located(path)))
-        except (UnsupportedVersion, KdfOutOfBounds) as exc:
-            return settle("damaged", str(exc.located(path)))
-        vault = self._vault_now()
-        if header.device_id == vault.device_id:
-            return settle("own")
-        try:
-            _, raw = backup_format.open_sealed(data, self.store.keys)
-            incoming = payload.decode(raw, expect_device_id=header.device_id)
-        except WrongPassphrase:
-            return settle(
-                "wrong-passphrase",
-                f"{path}: backup from {header.device} was sealed with another passphrase;"
-                " all your devices must use the same one",
-            )
-        except BackupError as exc:
-            if not final:
-                return Outcome("retry", path, str(exc.located(path)))
-            return settle("damaged", str(exc.located(path)))
-        plan = merge.plan(vault, incoming.accounts, source=header.device_id)
-        if not plan.has_changes:
-            return settle("nothing-new")
-        outcome = self._queue(path, data, sha, header, plan, vault)
-        self.state.mark_seen(sha, outcome.kind, str(path))
-        return outcome
-
-    def _queue(
-        self, path: Path, data: bytes, sha: str, header: Header, plan: MergePlan, vault: VaultData
-    ) -> Outcome:
-        """Queue a backup that brings something new, replacing its device's older entry.
-
-        The entry it replaces is planned *before* the replacement deletes its copy: a newer
-        backup offering the same codes is no news (``renotify`` False), and on a tie of
-        header times the one offering something the other does not wins.
-        """
-        created = header.created.strftime("%Y-%m-%dT%H:%M:%SZ")
-        queued = self.inbox.queued_from(header.device_id)
-        if queued is not None and queued.created > created:
-            return Outcome("superseded", path)  # (put checks again, under the lock)
-        offer = _offer_keys(plan)
-        queued_offer = self._offer_of(queued, vault) if queued else set()
-
-        def wins_tie(old: PendingEntry) -> bool:
-            known = queued_offer if queued and old.id == queued.id else self._offer_of(old, vault)
-            return not offer <= known
-
-        entry, replaced = self.inbox.put(
-            device=header.device, device_id=header.device_id, created=created, file=str(path),
-            sha256=sha, queued=now_text(), data=data, wins_tie=wins_tie,
-        )  # fmt: skip
-        if entry is None:
-            return Outcome("superseded", path)
-        renotify = replaced is None or queued is None or replaced.id != queued.id
-        return Outcome("queued", path, entry=entry, plan=plan,
-                       renotify=renotify or offer != queued_offer)  # fmt: skip
-
-    def _offer_of(self, entry: PendingEntry, vault: VaultData) -> set[tuple[str, str]]:
-        """What a queued entry offers against ``vault`` (nothing, if its copy is unreadable)."""
-        copy = self.inbox.dir / entry.copy
-        try:
-            header, incoming = self._open_copy(copy.read_bytes(), copy)
-        except (OtpsyncError, OSError):
-            return set()
-        return _offer_keys(merge.plan(vault, incoming.accounts, source=header.device_id))
-
-    def _open_copy(self, data: bytes, where: Path) -> tuple[Header, VaultData]:
-        try:
-            header, raw = backup_format.open_sealed(data, self.store.keys)
-            return header, payload.decode(raw, expect_device_id=header.device_id)
-        except BackupError as exc:
-            raise exc.located(where) from None
-
-    def pending(self) -> list[PendingView]:
-        """The queue, each entry planned against the vault as it is now. Entries that no
-        longer bring anything (merged another way meanwhile) leave the queue here."""
-        vault = self._vault_now()
-        views = []
-        for entry in self.inbox.entries():
-            copy = self.inbox.dir / entry.copy
-            try:
-                header, incoming = self._open_copy(copy.read_bytes(), copy)
-            except (OtpsyncError, OSError) as exc:
-                log.warning("dropping pending import %s: %s", entry.id, exc)
-                self.inbox.remove(entry.id)
-                continue
-            plan = merge.plan(vault, incoming.accounts, source=header.device_id)
-            if not plan.has_changes:
-                self.inbox.remove(entry.id)
-                self.state.mark_seen(entry.sha256, "nothing-new", entry.file)
-                continue
-            views.append(PendingView(entry, plan))
-        return views
-
-    def _pending_one(self, entry_id: str) -> tuple[PendingEntry, Header, VaultData]:
-        entry = self.inbox.get(entry_id)
-        copy = self.inbox.dir / entry.copy
-        try:
-            data = copy.read_bytes()
-        except OSError as exc:
-            raise FileMissing(
-                f"pending import {entry_id}: its copy is gone ({exc.strerror})"
-            ) from None
-        header, incoming = self._open_copy(data, copy)
-        return entry, header, incoming
-
-    def approve(self, entry_id: str) -> Approved:
-        """Snapshot, merge, save, then export, so the union reaches the other devices."""
-        entry, header, incoming = self._pending_one(entry_id)
-        plans: list[MergePlan] = []
-
-        def change(v: VaultData) -> VaultData:
-            plans.append(merge.plan(v, incoming.accounts, source=header.device_id))
-            return merge.apply(v, plans[-1])
-
-        self._change("approve", change)
-        self.inbox.remove(entry.id)
-        self.state.mark_seen(entry.sha256, "merged", entry.file)
-        plan = plans[-1]
-        exported, error = None, None
-        if plan.has_changes:
-            try:
-                exported = self.export()
-            except OtpsyncError as exc:
-                error = str(exc)
-                log.warning("merged, but the export after it failed: %s", exc)
-        return Approved(
-            entry,
-            tuple(c.incoming for c in plan.of("new")),
-            tuple(c.incoming for c in plan.of("updated")),
-            exported,
-            error,
-        )
-
-    def reject(self, entry_id: str) -> PendingView:
-        """Turn a pending import down; its codes are not offered again by that device."""
-        entry, header, incoming = self._pending_one(entry_id)
-        plans: list[MergePlan] = []
-
-        def change(v: VaultData) -> VaultData:
-            plans.append(merge.plan(v, incoming.accounts, source=header.device_id))
-            return merge.reject(v, plans[-1], header.device_id)
-
-        self._change("reject", change)
-        self.inbox.remove(entry.id)
-        self.state.mark_seen(entry.sha256, "rejected", entry.file)
-        return PendingView(entry, plans[-1])
-
-    def scan_once(self) -> list[Outcome]:
-        """What the daemon's watcher does, once: every candidate in the sync folder."""
-        from daemon.watcher import scan
-
-        folder = self.config.sync_folder
-        if not folder.is_dir():
-            raise FileMissing(f"sync folder {folder} does not exist")
-        return [self.consider(path) for path in scan(folder, self.config.watch.recursive)]
-
     def daemon_status(self) -> dict[str, object]:
         """``otpsync status``: needs no passphrase (config and state files only)."""
         import filelock
@@ -780,11 +525,6 @@ class Service:
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
         }
-
-
-def _offer_keys(plan: MergePlan) -> set[tuple[str, str]]:
-    """What a plan offers, comparable across backups: (change, code fingerprint) pairs."""
-    return {(c.kind, c.incoming.fingerprint()) for c in plan.changes if c.kind != "present"}
 
 
 def _suffixed(path: Path, n: int) -> str:

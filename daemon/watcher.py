@@ -39,9 +39,9 @@ def stamp_of(path: Path) -> Stamp | None:
     return st.st_size, st.st_mtime_ns
 
 
-def acceptable(path: Path, folder: Path) -> bool:
+def acceptable(path: Path, folder: Path, patterns: tuple[str, ...] = ()) -> bool:
     """A candidate name, not inside a sync client's folder, no symlink out of the folder."""
-    if not is_candidate_name(path.name):
+    if not is_candidate_name(path.name, patterns):
         return False
     try:
         rel = path.relative_to(folder)
@@ -57,7 +57,9 @@ def acceptable(path: Path, folder: Path) -> bool:
     return True
 
 
-def scan(folder: Path, recursive: bool, _root: Path | None = None) -> Iterator[Path]:
+def scan(
+    folder: Path, recursive: bool, patterns: tuple[str, ...] = (), _root: Path | None = None
+) -> Iterator[Path]:
     """Candidate files in ``folder`` (stat only, no content read)."""
     root = _root or folder
     try:
@@ -70,8 +72,8 @@ def scan(folder: Path, recursive: bool, _root: Path | None = None) -> Iterator[P
         try:
             if entry.is_dir(follow_symlinks=False):
                 if recursive and not is_ignored_dir(entry.name):
-                    yield from scan(path, recursive, root)
-            elif entry.is_file(follow_symlinks=True) and acceptable(path, root):
+                    yield from scan(path, recursive, patterns, root)
+            elif entry.is_file(follow_symlinks=True) and acceptable(path, root, patterns):
                 yield path
         except OSError:
             continue
@@ -171,8 +173,10 @@ _QUIET_EVENTS = frozenset({"opened", "closed_no_write", "deleted"})
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, folder: Path, notice: Callable[[Path], None]) -> None:
-        self.folder, self.notice = folder, notice
+    def __init__(
+        self, folder: Path, notice: Callable[[Path], None], patterns: tuple[str, ...]
+    ) -> None:
+        self.folder, self.notice, self.patterns = folder, notice, patterns
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         # Reads (ours included) raise opened/closed_no_write events: nothing arrived.
@@ -181,17 +185,24 @@ class _Handler(FileSystemEventHandler):
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if raw:
                 path = Path(os.fsdecode(raw))
-                if acceptable(path, self.folder):
+                if acceptable(path, self.folder, self.patterns):
                     self.notice(path)
 
 
 class NativeWatch:
     """watchdog's native observer (inotify, FSEvents, ReadDirectoryChangesW) on the folder."""
 
-    def __init__(self, folder: Path, recursive: bool, notice: Callable[[Path], None]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        recursive: bool,
+        notice: Callable[[Path], None],
+        patterns: tuple[str, ...] = (),
+    ) -> None:
         self.observer = Observer()
         self.observer.daemon = True
-        self.observer.schedule(_Handler(folder, notice), str(folder), recursive=recursive)
+        handler = _Handler(folder, notice, patterns)
+        self.observer.schedule(handler, str(folder), recursive=recursive)
 
     def start(self) -> None:
         self.observer.start()

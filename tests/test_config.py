@@ -39,7 +39,12 @@ def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
     for table, keys in config._TABLES.items():
         assert f"[{table}]" in text
         for key in keys:
+            if f"{table}.{key}" in config._TABLES:  # an array of tables, e.g. [[watch.sources]]
+                assert f"[[{table}.{key}]]" in text
+                continue
             assert f"\n{key} = " in "\n" + uncommented, f"{table}.{key}"
+    # With every example uncommented it is still a valid config.
+    config.load(write(tmp_path, uncommented))
 
 
 @pytest.mark.parametrize(
@@ -58,6 +63,16 @@ def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
         (GOOD + "[kdf]\nthreads = 2\n", "unknown key 'kdf.threads'"),
         (GOOD + "[vault]\nsnapshots = 0\n", "snapshots must be 1 to 1000"),
         (GOOD + "kdf = 3\n", r"\[kdf\] must be a table"),
+        (GOOD + "[[watch.sources]]\nname = 'a b'\npattern = 'x*'\n", r"sources\[0\].name"),
+        (GOOD + "[[watch.sources]]\nname = 'a'\npattern = '../x*'\n", "file-name pattern"),
+        (GOOD + "[[watch.sources]]\nname = 'a'\npattern = 'x*'\nformat = 'nope'\n", "unknown"),
+        (GOOD + "[[watch.sources]]\nname = 'a'\npattern = 'x'\ncolour = 1\n", "colour"),
+        (
+            GOOD + "[[watch.sources]]\nname = 'a'\npattern = 'x'\n[[watch.sources]]\n"
+            "name = 'a'\npattern = 'y'\n",
+            "same name",
+        ),
+        (GOOD + "[watch]\nsources = 3\n", "list of"),
         ('sync_folder = "x"\n', "device and sync_folder must be set"),
         ('device = "my laptop"\nsync_folder = "x"\n', "device name 'my laptop'"),
     ],

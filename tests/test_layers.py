@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE_ALLOWED = {
     "__future__", "base64", "binascii", "collections", "dataclasses", "datetime", "hashlib",
     "hmac", "json", "re", "typing", "urllib", "uuid", "struct", "zlib", "math", "pyotp",
-    "cryptography", "daemon", "os", "unicodedata",
+    "cryptography", "daemon", "os", "unicodedata", "fnmatch",
 }  # fmt: skip
 # os only for os.urandom in backup_format; checked below.
 # The tray drives the Daemon (runner) and reads the service's views; nothing below them.

@@ -10,6 +10,7 @@ copies keep "4otp-keys-export" in their names, though the suffix lands anywhere 
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatch
 
 MARKER = "4otp-keys-export"
 
@@ -39,6 +40,9 @@ def is_ignored_dir(name: str) -> bool:
     return name in IGNORED_DIRS or name.startswith(".")
 
 
-def is_candidate_name(name: str) -> bool:
-    """Worth reading the header of: names our backups (and their conflict copies) have."""
-    return MARKER in name.lower() and not _TEMP.search(name)
+def is_candidate_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
+    """Worth a look: names our backups (and their conflict copies) have, or that match a
+    configured other app's backup ``patterns`` — never a sync client's temp file."""
+    if _TEMP.search(name):
+        return False
+    return MARKER in name.lower() or any(fnmatch(name, p) for p in patterns)

@@ -1,0 +1,366 @@
+"""Backups from the person's other devices (and from their other apps): look, queue, decide.
+
+Each file in the sync folder is looked at once (by content hash). What it *offers* — a
+device, a time, some accounts — is planned against the vault; only an offer that brings
+something new is queued, one entry per source, with an encrypted copy kept in the inbox so
+approval works after the sync client removed the original. ``Service`` mixes this in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from daemon import importers
+from daemon.config import WatchSource
+from daemon.core import backup_format, merge, payload
+from daemon.core.accounts import Account
+from daemon.core.merge import Change, MergePlan
+from daemon.core.payload import VaultData
+from daemon.errors import (
+    BackupError,
+    DamagedFile,
+    FileMissing,
+    KdfOutOfBounds,
+    NotABackup,
+    OtpsyncError,
+    PasswordRequired,
+    TruncatedFile,
+    UnsupportedVersion,
+    WrongPassphrase,
+)
+from daemon.inbox import PendingEntry
+from daemon.passphrase import source_password
+from daemon.state import file_stamp, now_text
+
+if TYPE_CHECKING:
+    from daemon.service import Exported, Service
+
+log = logging.getLogger(__name__)
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What one file offers: whose it is, when it was made, and its codes."""
+
+    device: str
+    device_id: str
+    created: str  # ISO 8601 UTC, to the second
+    accounts: tuple[Account, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What looking at one file in the sync folder came to."""
+
+    kind: str  # queued, superseded, nothing-new, own, seen, not-backup, retry, damaged,
+    #            wrong-passphrase
+    path: Path
+    message: str = ""
+    entry: PendingEntry | None = None
+    plan: MergePlan | None = None
+    renotify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PendingView:
+    """A queued backup and what it would change in the vault as it is now."""
+
+    entry: PendingEntry
+    plan: MergePlan
+
+    def offered(self) -> list[Change]:
+        return self.plan.of("new") + self.plan.of("updated")
+
+    def to_json(self) -> dict[str, object]:
+        counts = self.plan.counts()
+        return {
+            "id": self.entry.id,
+            "device": self.entry.device,
+            "device_id": self.entry.device_id,
+            "created": self.entry.created,
+            "file": self.entry.file,
+            "total": counts["total"],
+            "new": counts["new"],
+            "updated": counts["updated"],
+            "entries": [
+                {"issuer": c.incoming.issuer, "account": c.incoming.account, "change": c.kind}
+                for c in self.offered()
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Approved:
+    entry: PendingEntry
+    added: tuple[Account, ...]
+    updated: tuple[Account, ...]
+    exported: Exported | None
+    export_error: str | None
+
+
+def source_device_id(source: WatchSource) -> str:
+    """A stable UUID for another app's backups, so rejections work as for a device."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"otpsync:watch-source:{source.name}"))
+
+
+def _offer_keys(plan: MergePlan) -> set[tuple[str, str]]:
+    """What a plan offers, comparable across backups: (change, code fingerprint) pairs."""
+    return {(c.kind, c.incoming.fingerprint()) for c in plan.changes if c.kind != "present"}
+
+
+class Intake:
+    """The part of ``Service`` that handles what arrives in the sync folder."""
+
+    # (vault file stamp, vault) of the last look at an incoming file; see _vault_now.
+    _vault_seen: tuple[tuple[int, int, int], VaultData] | None = None
+
+    def _vault_now(self: Service) -> VaultData:
+        """The vault, decrypted again only when its file changed (size, mtime, inode): a
+        burst of 500 incoming files costs one decryption, not 500, and a change the CLI
+        made meanwhile is still seen at once."""
+        stamp = file_stamp(self.paths.vault_file)
+        if stamp is None:
+            return self.vault()  # raises the right error
+        if self._vault_seen is None or self._vault_seen[0] != stamp:
+            self._vault_seen = (stamp, self.vault())
+        return self._vault_seen[1]
+
+    def source_for(self: Service, name: str) -> WatchSource | None:
+        """The configured other app whose automatic backups are named like ``name``."""
+        return next((s for s in self.config.watch.sources if fnmatch(name, s.pattern)), None)
+
+    # --- looking at a file --------------------------------------------------------------------
+
+    def consider(self: Service, path: Path, *, final: bool = True) -> Outcome:
+        """Look at one file in the sync folder and queue it if it brings anything new.
+
+        Cheap checks first (size, hash already seen, header, own device); only then the
+        decryption, with the cached key. ``final=False`` means a file that does not open may
+        still be arriving: answer "retry" instead of reporting it.
+        """
+        try:
+            if path.stat().st_size > backup_format.MAX_FILE_BYTES:
+                return Outcome("not-backup", path, "larger than a backup can be")
+            data = path.read_bytes()
+        except OSError as exc:
+            return Outcome("retry" if not final else "damaged", path, f"{path}: {exc.strerror}")
+        sha = hashlib.sha256(data).hexdigest()
+        if self.state.seen(sha):
+            return Outcome("seen", path)
+
+        def settle(kind: str, message: str = "") -> Outcome:
+            self.state.mark_seen(sha, kind, str(path))
+            return Outcome(kind, path, message)
+
+        def retry_or_damaged(exc: OtpsyncError) -> Outcome:
+            if not final:
+                return Outcome("retry", path, str(exc.located(path)))
+            return settle("damaged", str(exc.located(path)))
+
+        source = self.source_for(path.name)
+        vault = self._vault_now()
+        sender = source.name if source else "another device"
+        try:
+            if source is not None:
+                offer = self._source_offer(data, source, path)
+            else:
+                header = backup_format.read_header(data)
+                if header.device_id == vault.device_id:
+                    return settle("own")
+                sender = header.device
+                offer = self._backup_offer(data)
+        except NotABackup:
+            return settle("not-backup")
+        except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired) as exc:
+            return settle("damaged", str(exc.located(path)))
+        except WrongPassphrase:
+            why = (
+                f"the password configured for [[watch.sources]] {sender!r} does not open it"
+                if source
+                else f"backup from {sender} was sealed with another passphrase; all your"
+                " devices must use the same one"
+            )
+            return settle("wrong-passphrase", f"{path}: {why}")
+        except (TruncatedFile, DamagedFile, BackupError) as exc:
+            return retry_or_damaged(exc)
+        plan = merge.plan(vault, offer.accounts, source=offer.device_id)
+        if not plan.has_changes:
+            return settle("nothing-new")
+        outcome = self._queue(path, data, sha, offer, plan, vault, source)
+        self.state.mark_seen(sha, outcome.kind, str(path))
+        return outcome
+
+    def _backup_offer(self: Service, data: bytes) -> Offer:
+        header, raw = backup_format.open_sealed(data, self.store.keys)
+        incoming = payload.decode(raw, expect_device_id=header.device_id)
+        created = header.created.strftime(_TIME)
+        return Offer(header.device, header.device_id, created, incoming.accounts)
+
+    def _source_offer(self: Service, data: bytes, source: WatchSource, path: Path) -> Offer:
+        """Another app's automatic backup: its importer, its own password, the file's mtime."""
+        importer = importers.get(source.format) if source.format != "auto" else (
+            importers.get(importers.detect(data))
+        )  # fmt: skip
+        password = source_password(source) if importer.encrypted(data) else None
+        if importer.encrypted(data) and password is None:
+            raise PasswordRequired(
+                f"is an encrypted {importer.title}: set password_command or password_file"
+                f" for [[watch.sources]] {source.name!r}"
+            )
+        accounts = tuple(importer.parse(data, password))
+        try:
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime(_TIME)
+        except OSError:
+            mtime = now_text()
+        return Offer(source.name, source_device_id(source), mtime, accounts)
+
+    def _queue(
+        self: Service,
+        path: Path,
+        data: bytes,
+        sha: str,
+        offer: Offer,
+        plan: MergePlan,
+        vault: VaultData,
+        source: WatchSource | None,
+    ) -> Outcome:
+        """Queue an offer that brings something new, replacing its source's older entry.
+
+        The entry it replaces is planned *before* the replacement deletes its copy: a newer
+        backup offering the same codes is no news (``renotify`` False), and on a tie of
+        times the one offering something the other does not wins.
+        """
+        queued = self.inbox.queued_from(offer.device_id)
+        if queued is not None and queued.created > offer.created:
+            return Outcome("superseded", path)  # (put checks again, under the lock)
+        offer_keys = _offer_keys(plan)
+        queued_offer = self._offer_of(queued, vault) if queued else set()
+
+        def wins_tie(old: PendingEntry) -> bool:
+            known = queued_offer if queued and old.id == queued.id else self._offer_of(old, vault)
+            return not offer_keys <= known
+
+        entry, replaced = self.inbox.put(
+            device=offer.device, device_id=offer.device_id, created=offer.created,
+            file=str(path), sha256=sha, queued=now_text(), data=data, wins_tie=wins_tie,
+            source=source.name if source else "",
+        )  # fmt: skip
+        if entry is None:
+            return Outcome("superseded", path)
+        renotify = replaced is None or queued is None or replaced.id != queued.id
+        return Outcome("queued", path, entry=entry, plan=plan,
+                       renotify=renotify or offer_keys != queued_offer)  # fmt: skip
+
+    # --- the queue ------------------------------------------------------------------------------
+
+    def _open_entry(self: Service, entry: PendingEntry) -> Offer:
+        """What a queued entry's copy offers (raises if it is gone or no longer opens)."""
+        copy = self.inbox.dir / entry.copy
+        try:
+            data = copy.read_bytes()
+        except OSError as exc:
+            raise FileMissing(
+                f"pending import {entry.id}: its copy is gone ({exc.strerror})"
+            ) from None
+        try:
+            if entry.source:
+                source = next(s for s in self.config.watch.sources if s.name == entry.source)
+                return self._source_offer(data, source, copy)
+            return self._backup_offer(data)
+        except StopIteration:
+            raise FileMissing(
+                f"pending import {entry.id}: [[watch.sources]] {entry.source!r} is no longer"
+                " configured"
+            ) from None
+        except BackupError as exc:
+            raise exc.located(copy) from None
+
+    def _offer_of(self: Service, entry: PendingEntry, vault: VaultData) -> set[tuple[str, str]]:
+        """What a queued entry offers against ``vault`` (nothing, if its copy is unreadable)."""
+        try:
+            offer = self._open_entry(entry)
+        except OtpsyncError:
+            return set()
+        return _offer_keys(merge.plan(vault, offer.accounts, source=offer.device_id))
+
+    def pending(self: Service) -> list[PendingView]:
+        """The queue, each entry planned against the vault as it is now. Entries that no
+        longer bring anything (merged another way meanwhile) leave the queue here."""
+        vault = self._vault_now()
+        views = []
+        for entry in self.inbox.entries():
+            try:
+                offer = self._open_entry(entry)
+            except OtpsyncError as exc:
+                log.warning("dropping pending import %s: %s", entry.id, exc)
+                self.inbox.remove(entry.id)
+                continue
+            plan = merge.plan(vault, offer.accounts, source=offer.device_id)
+            if not plan.has_changes:
+                self.inbox.remove(entry.id)
+                self.state.mark_seen(entry.sha256, "nothing-new", entry.file)
+                continue
+            views.append(PendingView(entry, plan))
+        return views
+
+    def approve(self: Service, entry_id: str) -> Approved:
+        """Snapshot, merge, save, then export, so the union reaches the other devices."""
+        entry = self.inbox.get(entry_id)
+        offer = self._open_entry(entry)
+        plans: list[MergePlan] = []
+
+        def change(v: VaultData) -> VaultData:
+            plans.append(merge.plan(v, offer.accounts, source=offer.device_id))
+            return merge.apply(v, plans[-1])
+
+        self._change("approve", change)
+        self.inbox.remove(entry.id)
+        self.state.mark_seen(entry.sha256, "merged", entry.file)
+        plan = plans[-1]
+        exported, error = None, None
+        if plan.has_changes:
+            try:
+                exported = self.export()
+            except OtpsyncError as exc:
+                error = str(exc)
+                log.warning("merged, but the export after it failed: %s", exc)
+        return Approved(
+            entry,
+            tuple(c.incoming for c in plan.of("new")),
+            tuple(c.incoming for c in plan.of("updated")),
+            exported,
+            error,
+        )
+
+    def reject(self: Service, entry_id: str) -> PendingView:
+        """Turn a pending import down; its codes are not offered again by that source."""
+        entry = self.inbox.get(entry_id)
+        offer = self._open_entry(entry)
+        plans: list[MergePlan] = []
+
+        def change(v: VaultData) -> VaultData:
+            plans.append(merge.plan(v, offer.accounts, source=offer.device_id))
+            return merge.reject(v, plans[-1], offer.device_id)
+
+        self._change("reject", change)
+        self.inbox.remove(entry.id)
+        self.state.mark_seen(entry.sha256, "rejected", entry.file)
+        return PendingView(entry, plans[-1])
+
+    def scan_once(self: Service) -> list[Outcome]:
+        """What the daemon's watcher does, once: every candidate in the sync folder."""
+        from daemon.watcher import scan
+
+        folder = self.config.sync_folder
+        if not folder.is_dir():
+            raise FileMissing(f"sync folder {folder} does not exist")
+        patterns = tuple(s.pattern for s in self.config.watch.sources)
+        return [self.consider(p) for p in scan(folder, self.config.watch.recursive, patterns)]

@@ -1,0 +1,114 @@
+"""Other apps' automatic backups in the sync folder feed the same queue as our own devices'.
+
+Issue 5's "done when": Aegis' encrypted backup copied in under its automatic-backup name, with
+a configured [[watch.sources]], becomes one pending import of its 7 codes; approving adds them;
+a later Aegis backup with one more code offers just that one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from daemon import importers
+from daemon.core.accounts import Account
+from daemon.exporters import aegis
+from tests.conftest import FIXTURES
+from tests.daemon_support import Recorder, daemon_settings
+
+AEGIS = FIXTURES / "aegis-tests" / "aegis_encrypted.json"
+PASSWORD = "test"  # the fixture's, per ../shared/fixtures/interop/README.md
+
+pytestmark = pytest.mark.skipif(not AEGIS.exists(), reason=f"{AEGIS} is not here")
+
+
+def source_table(tmp_path: Path) -> str:
+    secret = tmp_path / "aegis-password"
+    secret.write_text(PASSWORD + "\n")
+    secret.chmod(0o600)
+    return (
+        "[[watch.sources]]\n"
+        'name = "aegis"\n'
+        'pattern = "aegis-backup-*.json"\n'
+        'format = "aegis"\n'
+        f'password_file = "{secret}"\n'
+    )
+
+
+def drop(data: bytes, folder: Path, name: str) -> Path:
+    """Arrive the way sync clients deliver: a temp name, then a rename."""
+    tmp = folder / f".{name}.partial"
+    tmp.write_bytes(data)
+    os.replace(tmp, folder / name)
+    return folder / name
+
+
+def test_aegis_backups_are_queued_approved_and_reoffered_only_when_new(
+    local_home, tmp_path: Path
+) -> None:
+    # The daemon settings table ends with [watch]; [[watch.sources]] must follow it.
+    home = local_home("laptop", extra=daemon_settings() + "\n" + source_table(tmp_path))
+    recorder = Recorder()
+    daemon = home.daemon(recorder)
+
+    drop(AEGIS.read_bytes(), home.sync, "aegis-backup-20261128-100000.json")
+    [event] = recorder.wait("pending")
+    assert event.message == "Backup from aegis: 7 new codes"
+    [view] = daemon.status().pending
+    assert (view.entry.device, view.plan.counts()["new"]) == ("aegis", 7)
+
+    approved = daemon.approve(view.entry.id).result(timeout=20)
+    assert len(approved.added) == 7
+    assert len(home.service().vault().accounts) == 7
+
+    # The app's next automatic backup: the same seven codes and one more.
+    seven = importers.get("aegis").parse(AEGIS.read_bytes(), PASSWORD)
+    eighth = Account.create(secret="JBSWY3DPEHPK3PXP", issuer="GitHub", account="mason")
+    later = aegis.encrypted([*seven, eighth], PASSWORD)
+    drop(later, home.sync, "aegis-backup-20261129-100000.json")
+    [_, event] = recorder.wait("pending", count=2)
+    assert event.message == "Backup from aegis: 1 new code"
+    [view] = daemon.status().pending
+    assert [c.incoming.label for c in view.offered()] == ["GitHub — mason"]
+
+    # Rejected, it is not offered again by the next backup that brings nothing else.
+    daemon.reject(view.entry.id).result(timeout=20)
+    again = aegis.encrypted([*seven, eighth], PASSWORD)
+    path = drop(again, home.sync, "aegis-backup-20261130-100000.json")
+    assert home.service().consider(path).kind in ("nothing-new", "seen")
+    assert daemon.submit(daemon.service.pending).result(timeout=10) == []
+
+
+def test_a_wrong_source_password_is_reported_once_not_queued(local_home, tmp_path: Path) -> None:
+    table = source_table(tmp_path).replace(str(tmp_path / "aegis-password"),
+                                           str(tmp_path / "wrong"))  # fmt: skip
+    (tmp_path / "wrong").write_text("not the password\n")
+    home = local_home("laptop", extra=daemon_settings() + "\n" + table)
+    recorder = Recorder()
+    daemon = home.daemon(recorder)
+    shutil.copy(AEGIS, home.sync / "aegis-backup-20261128-100000.json")
+    [error] = recorder.wait("error")
+    assert "password configured for [[watch.sources]] 'aegis' does not open it" in error.message
+    assert daemon.status().pending == ()
+
+
+def test_files_not_matching_the_pattern_are_ignored(local_home, tmp_path: Path) -> None:
+    home = local_home("laptop", extra=daemon_settings() + "\n" + source_table(tmp_path))
+    for name in ("aegis-export-20261128.json", "notes-aegis-backup-1.json.tmp",
+                 ".aegis-backup-1.json"):  # fmt: skip
+        shutil.copy(AEGIS, home.sync / name)
+    outcomes = home.service().scan_once()
+    assert outcomes == []
+
+
+def test_scan_once_queues_a_source_backup_from_the_cli(local_home, tmp_path: Path) -> None:
+    home = local_home("laptop", extra=daemon_settings() + "\n" + source_table(tmp_path))
+    shutil.copy(AEGIS, home.sync / "aegis-backup-20261128-100000.json")
+    done = home.home.ok("scan")
+    assert "queued 1" in done.stdout
+    pending = home.home.ok("pending", "--json").stdout
+    assert '"device": "aegis"' in pending
+    assert '"new": 7' in pending
