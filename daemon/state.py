@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from daemon.fsutil import ensure_private_dir, write_atomic
 
 log = logging.getLogger(__name__)
@@ -136,11 +138,14 @@ class StateFiles:
         return entry.get("outcome") if isinstance(entry, dict) else None
 
     def mark_seen(self, sha256: str, outcome: str, name: str) -> None:
-        seen = dict(self._seen())  # a copy: the cache stays true to the file if writing fails
-        seen[sha256] = {"outcome": outcome, "file": name, "time": now_text()}
-        if len(seen) > MAX_SEEN:
-            oldest = sorted(seen, key=lambda k: str(seen[k].get("time", "")))
-            for key in oldest[: len(seen) - MAX_SEEN]:
-                del seen[key]
-        write_json(self.seen_file, seen, compact=True)
-        self._seen_cache = (file_stamp(self.seen_file), seen)
+        # Locked read-modify-write: the CLI (`scan`, `approve`) and the daemon both record.
+        ensure_private_dir(self.dir)
+        with filelock.FileLock(self.dir / "seen.lock", timeout=15, mode=0o600):
+            seen = dict(self._seen())  # a copy: the cache stays true to the file on failure
+            seen[sha256] = {"outcome": outcome, "file": name, "time": now_text()}
+            if len(seen) > MAX_SEEN:
+                oldest = sorted(seen, key=lambda k: str(seen[k].get("time", "")))
+                for key in oldest[: len(seen) - MAX_SEEN]:
+                    del seen[key]
+            write_json(self.seen_file, seen, compact=True)
+            self._seen_cache = (file_stamp(self.seen_file), seen)
