@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from types import ModuleType
 from typing import Any
@@ -135,10 +136,17 @@ class TrayApp:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Blocks on the main thread until Quit (or a signal); the daemon stops cleanly."""
+    def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Blocks on the main thread until Quit (or a signal); the daemon stops cleanly.
+        ``on_ready`` runs once the icon's loop has started (on pystray's setup thread)."""
+        ready = threading.Event()
 
         def setup(icon: Any) -> None:
+            ready.set()
+            if self._stop.is_set():
+                return
+            if on_ready is not None:
+                on_ready()
             icon.visible = True
             self.refresh()
             while not self._stop.wait(MENU_REFRESH):
@@ -148,14 +156,31 @@ class TrayApp:
             self.icon.run(setup=setup)
         finally:
             self._stop.set()
+            if not ready.is_set():
+                _release_setup_thread(self.icon)
             self.clipboard.cancel()
             self.daemon.stop()
 
 
+def _release_setup_thread(icon: Any) -> None:
+    """pystray starts its (non-daemon) setup thread before the loop and lets it go only once
+    the loop is ready: if the loop failed to start, that thread would keep the process alive
+    for ever. Let it go, to find ``_stop`` set and return at once."""
+    pending = getattr(icon, "_Icon__queue", None)
+    if pending is not None:
+        pending.put(True)
+
+
+def _uses_glib(app: TrayApp) -> bool:
+    module = type(app.icon).__module__
+    return "gtk" in module or "appindicator" in module
+
+
 def _quit_on_signals(app: TrayApp) -> None:
     """SIGTERM/SIGINT stop cleanly. GTK's C main loop keeps Python's own handlers from
-    running, so on GTK backends GLib delivers them."""
-    if "gtk" in type(app.icon).__module__ or "appindicator" in type(app.icon).__module__:
+    running, so on GTK backends GLib delivers them; those are installed once the loop runs,
+    because pystray's GTK backends reset SIGINT to its default when their loop starts."""
+    if _uses_glib(app):
         from gi.repository import GLib
 
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -165,9 +190,25 @@ def _quit_on_signals(app: TrayApp) -> None:
             signal.signal(sig, lambda *_: app.quit())
 
 
-def run_tray(daemon: Daemon, pystray: ModuleType, clipboard_clear: float) -> None:
+def run_tray(
+    daemon: Daemon,
+    pystray: ModuleType,
+    clipboard_clear: float,
+    on_ready: Callable[[TrayApp], None] | None = None,
+) -> None:
+    """``otpsync run``: start the daemon, show the icon, block until Quit or a signal.
+    ``on_ready(app)`` runs once the icon's loop has started (tests drive the app from it)."""
     app = TrayApp(daemon, pystray, Clipboard(clipboard_clear))
     daemon.start()
-    _quit_on_signals(app)
     log.info("tray running (pid %d)", os.getpid())
-    app.run()
+    glib = _uses_glib(app)
+    if not glib:
+        _quit_on_signals(app)  # signal.signal: only from the main thread, before the loop
+
+    def ready() -> None:
+        if glib:
+            _quit_on_signals(app)
+        if on_ready is not None:
+            on_ready(app)
+
+    app.run(on_ready=ready)

@@ -34,9 +34,13 @@ class IconState:
 
 
 def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A bold font, laid out by Pillow's own (basic) engine: a tray process has GTK loaded,
+    and with the system's HarfBuzz and FreeType in the process, Pillow's Raqm layout measures
+    text wrong (glyphs a million pixels wide: "!" and "9+" vanish off the icon, and Pillow
+    allocates a mask of 100+ million pixels). One line of digits needs no shaping anyway."""
     for name in ("DejaVuSans-Bold.ttf", "Arial Bold.ttf", "arialbd.ttf", "Helvetica-Bold.ttf"):
         try:
-            return ImageFont.truetype(name, px)
+            return ImageFont.truetype(name, px, layout_engine=ImageFont.Layout.BASIC)
         except OSError:
             continue
     return ImageFont.load_default(px)

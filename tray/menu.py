@@ -1,8 +1,8 @@
 """The tray menu, rebuilt from the daemon's status each time it changes.
 
 Pure: status in, pystray ``Menu`` out; every click calls one ``TrayActions`` method, which
-calls the service. Imported from ``pystray._base`` so the menu can be built (and tested)
-without a display or a tray backend.
+calls the service. ``Menu`` and ``MenuItem`` come from ``pystray._base`` through
+``pystray_base()``, so the menu can be built (and tested) without a display or a backend.
 """
 
 from __future__ import annotations
@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import Protocol
-
-from pystray._base import Menu, MenuItem
+from typing import TYPE_CHECKING, Protocol
 
 from daemon.core.durations import format_duration
 from daemon.runner import CodeLabel, DaemonStatus
 from daemon.service import PendingView
+from tray.backend import pystray_base
+
+if TYPE_CHECKING:
+    from pystray._base import Menu, MenuItem
+else:
+    _base = pystray_base()
+    Menu, MenuItem = _base.Menu, _base.MenuItem
 
 GROUP_ABOVE = 15  # more codes than this: one submenu per issuer
 
@@ -92,9 +97,11 @@ def _codes_menu(
     if len(ordered) <= GROUP_ABOVE:
         return Menu(*notice, *(_code_item(c, actions, enabled, c.label) for c in ordered))
     groups = []
-    for issuer, members in groupby(ordered, key=lambda c: c.issuer or "(no issuer)"):
+    # One submenu per issuer, whatever its spelling ("GitHub", "github"): keyed as sorted.
+    for _key, group in groupby(ordered, key=lambda c: c.issuer.casefold()):
+        members = list(group)
         items = [_code_item(c, actions, enabled, c.account or c.label) for c in members]
-        groups.append(MenuItem(issuer, Menu(*items)))
+        groups.append(MenuItem(members[0].issuer or "(no issuer)", Menu(*items)))
     return Menu(*notice, *groups)
 
 

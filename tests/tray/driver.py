@@ -1,0 +1,151 @@
+"""Runs the real tray (``run_tray`` with ``load_pystray()``'s backend) and takes orders.
+
+Started by the end-to-end test as ``dbus-run-session -- python driver.py`` with DISPLAY,
+OTPSYNC_HOME and OTPSYNC_PASSPHRASE set: it is ``otpsync run`` plus a control channel. Orders
+arrive on stdin, one JSON object a line; answers go to stdout as ``@@`` + JSON (GTK may print
+other lines). Orders:
+
+- ``{"do": "status"}``: the daemon's status and what the icon shows.
+- ``{"do": "menu"}``: the running icon's menu (``app.icon.menu``) as nested text.
+- ``{"do": "invoke", "path": ["Pending imports", "From phone", "Approve merge"]}``: find the
+  item by text prefixes in ``app.icon.menu`` and call it, ``item(icon)``, on the GTK main
+  loop, as pystray does for a click.
+- ``{"do": "quit"}``: the menu's Quit.
+
+It says ``{"event": "ready"}`` once the icon's loop runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from daemon.paths import Paths
+from daemon.runner import Daemon
+from daemon.service import Service
+from tray.app import TrayApp, run_tray
+from tray.backend import load_pystray
+
+INVOKE_TIMEOUT = 10.0
+_out = threading.Lock()
+
+
+def say(message: dict[str, Any]) -> None:
+    with _out:
+        sys.stdout.write("@@" + json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+
+def menu_tree(menu: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "text": item.text,
+            "enabled": item.enabled,
+            "submenu": menu_tree(item.submenu) if item.submenu else None,
+        }
+        for item in menu
+    ]
+
+
+def find_item(menu: Any, path: list[str]) -> Any:
+    item = None
+    for prefix in path:
+        if menu is None:
+            raise LookupError(f"{item.text!r} has no submenu")
+        matches = [i for i in menu if i.text.startswith(prefix)]
+        if len(matches) != 1:
+            seen = [i.text for i in menu]
+            raise LookupError(f"{len(matches)} items start with {prefix!r} in {seen}")
+        item = matches[0]
+        menu = item.submenu
+    return item
+
+
+def on_main_loop(fn: Any) -> Any:
+    """Run ``fn`` on the GTK main loop (where pystray runs clicks) and wait for it."""
+    from gi.repository import GLib
+
+    done = threading.Event()
+    result: dict[str, Any] = {}
+
+    def call() -> bool:
+        try:
+            result["value"] = fn()
+        except Exception as exc:
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            done.set()
+        return False
+
+    GLib.idle_add(call)
+    if not done.wait(INVOKE_TIMEOUT):
+        raise TimeoutError("the main loop did not run the call (blocked?)")
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    return result.get("value")
+
+
+def status(app: TrayApp) -> dict[str, Any]:
+    st = app.daemon.status()
+    state = app.icon_state()
+    return {
+        "pending": len(st.pending),
+        "codes": [c.label for c in st.codes],
+        "paused": st.paused,
+        "problem": st.problem,
+        "icon": {"pending": state.pending, "paused": state.paused, "error": state.error},
+        "title": app.icon.title,
+        "visible": app.icon.visible,
+        "backend": type(app.icon).__module__,
+    }
+
+
+def serve(app: TrayApp) -> None:
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        order = json.loads(line)
+        try:
+            if order["do"] == "status":
+                say({"ok": status(app)})
+            elif order["do"] == "menu":
+                say({"ok": menu_tree(app.icon.menu)})
+            elif order["do"] == "invoke":
+                item = find_item(app.icon.menu, order["path"])
+                on_main_loop(lambda item=item: item(app.icon))
+                say({"ok": item.text})
+            elif order["do"] == "quit":
+                item = find_item(app.icon.menu, ["Quit"])
+                say({"ok": "quitting"})
+                on_main_loop(lambda item=item: item(app.icon))
+                return
+            else:
+                say({"error": f"unknown order {order['do']!r}"})
+        except Exception as exc:
+            say({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="driver: %(name)s: %(levelname)s: %(message)s"
+    )
+    service = Service(Paths.resolve(), interactive=False)
+    pystray = load_pystray()
+
+    def ready(app: TrayApp) -> None:
+        threading.Thread(target=serve, args=(app,), name="control", daemon=True).start()
+        say({"event": "ready", "backend": type(app.icon).__module__})
+
+    run_tray(Daemon(service), pystray, service.config.clipboard_clear, on_ready=ready)
+    say({"event": "stopped"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

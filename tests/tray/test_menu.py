@@ -1,0 +1,525 @@
+"""The tray menu: real pystray ``Menu``/``MenuItem`` objects built from real service state.
+
+Homes, codes and backups are real (the installed ``otpsync`` adds codes and writes backups;
+the laptop's own ``Service`` queues a phone's backup); approving and rejecting go through a
+real ``Daemon``. Only the routing test uses a recording actions object.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.core.accounts import Account
+from daemon.core.filenames import backup_name
+from daemon.runner import Daemon, DaemonStatus, Event
+from daemon.service import Service
+from tests.conftest import Home
+from tests.tray.support import (
+    LAPTOP_CODES,
+    PHONE_CODES,
+    StandInIcon,
+    drop,
+    export_backup,
+    item,
+    labels,
+    listed,
+    service,
+    standin_pystray,
+    texts,
+    tray_home,
+    wait_for,
+)
+from tray.app import TrayApp
+from tray.clipboard import Clipboard
+from tray.icon import IconState, render
+from tray.menu import GROUP_ABOVE, Menu, MenuItem, build_menu
+
+# The phone's backup in the exact-text tests was written at this moment (its sealed header).
+PHONE_BACKUP_AT = datetime(2026, 11, 28, 10, 2, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Menus show local times: make local UTC for exact texts."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@dataclass
+class World:
+    laptop: Home
+    phone: Home
+    svc: Service  # the laptop's
+    status: DaemonStatus  # the laptop's, with one pending import from the phone
+    now: datetime
+
+
+def sealed_backup_at(home: Home, moment: datetime) -> Path:
+    """A real backup of ``home``'s vault (its own keys, device id and KDF salt) written at a
+    chosen moment, named as otpsync names it, outside the sync folder."""
+    svc = service(home)
+    data = svc.store.seal(
+        svc.vault().for_backup(), kind="backup", device=svc.config.device, created=moment
+    )
+    out = home.path / "outbox"
+    out.mkdir()
+    path = out / backup_name(moment, svc.config.device, 1)
+    path.write_bytes(data)
+    return path
+
+
+def laptop_status(svc: Service, now: datetime, **changes: Any) -> DaemonStatus:
+    """What the daemon would report for this home: built from the real service state."""
+    cfg = svc.config
+    status = DaemonStatus(
+        device=cfg.device,
+        sync_folder=cfg.sync_folder,
+        watch_mode=cfg.watch.mode,
+        last_export=svc.state.last_export(),
+        next_export=now + timedelta(hours=5, minutes=48),
+        pending=tuple(svc.pending()),
+        codes=labels(svc),
+    )
+    return replace(status, **changes)
+
+
+@pytest.fixture
+def world(clone_home: Callable[..., Home]) -> World:
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    phone = clone_home("phone", PHONE_CODES)
+    svc = service(laptop)
+    svc.export()  # "last backup …"
+    outcome = svc.consider(drop(sealed_backup_at(phone, PHONE_BACKUP_AT), laptop.sync))
+    assert outcome.kind == "queued", outcome
+    last = svc.state.last_export()
+    assert last is not None
+    now = datetime.fromisoformat(last.time) + timedelta(minutes=12)
+    return World(laptop, phone, svc, laptop_status(svc, now), now)
+
+
+class Recording:
+    """TrayActions that only record: for testing which item calls what."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def copy_code(self, account_id: str) -> None:
+        self.calls.append(("copy_code", account_id))
+
+    def approve(self, entry_id: str) -> None:
+        self.calls.append(("approve", entry_id))
+
+    def reject(self, entry_id: str) -> None:
+        self.calls.append(("reject", entry_id))
+
+    def export_now(self) -> None:
+        self.calls.append(("export_now",))
+
+    def open_sync_folder(self) -> None:
+        self.calls.append(("open_sync_folder",))
+
+    def toggle_pause(self) -> None:
+        self.calls.append(("toggle_pause",))
+
+    def undo(self) -> None:
+        self.calls.append(("undo",))
+
+    def quit(self) -> None:
+        self.calls.append(("quit",))
+
+
+ICON = StandInIcon("otpsync")  # what pystray passes to an item's action
+
+
+# --- the header and the top level -------------------------------------------------------------
+
+
+def test_header_says_device_last_and_next_backup(world: World) -> None:
+    menu = build_menu(world.status, Recording(), now=world.now)
+    header = next(iter(menu))
+    assert header.text == "laptop · last backup 12 min ago · next in 5 h 48 min"
+    assert not header.enabled
+
+
+def test_header_when_paused_and_before_any_backup(world: World) -> None:
+    paused = replace(world.status, paused=True)
+    assert texts(build_menu(paused, Recording(), now=world.now))[0] == (
+        "laptop · last backup 12 min ago · paused"
+    )
+    fresh = replace(world.status, last_export=None)
+    assert texts(build_menu(fresh, Recording(), now=world.now))[0] == (
+        "laptop · no backup yet · next in 5 h 48 min"
+    )
+
+
+def test_top_level_items_and_their_flags(world: World) -> None:
+    menu = build_menu(world.status, Recording(), now=world.now)
+    assert texts(menu) == [
+        "laptop · last backup 12 min ago · next in 5 h 48 min",
+        "Codes",
+        "Pending imports (1)",
+        "Export now",
+        "Open sync folder",
+        "Pause",
+        "Undo last change",
+        "Quit",
+    ]
+    enabled = {i.text: i.enabled for i in menu if i is not Menu.SEPARATOR}
+    assert [t for t, on in enabled.items() if not on] == [texts(menu)[0]]
+    assert item(menu, "Codes").submenu is not None
+    assert item(menu, "Pending imports").submenu is not None
+    # Separators split header / codes and imports / actions / Quit.
+    kinds = ["-" if i is Menu.SEPARATOR else "i" for i in menu]
+    assert "".join(kinds) == "i-ii-iiii-i"
+
+
+def test_a_problem_shows_under_the_header_and_pause_becomes_resume(world: World) -> None:
+    status = replace(
+        world.status, paused=True, problem=f"sync folder {world.laptop.sync} is missing"
+    )
+    menu = build_menu(status, Recording(), now=world.now)
+    assert texts(menu)[1] == f"⚠ sync folder {world.laptop.sync} is missing"
+    assert not item(menu, "⚠").enabled
+    assert "Resume" in texts(menu)
+    assert "Pause" not in texts(menu)
+
+
+def test_a_fresh_home_has_nothing_to_open(make_home: Callable[..., Home]) -> None:
+    svc = service(tray_home(make_home, "laptop"))
+    status = laptop_status(svc, datetime.now(UTC))
+    assert status.codes == ()
+    assert status.pending == ()
+    menu = build_menu(status, Recording())
+    codes, pending = item(menu, "Codes"), item(menu, "Pending imports")
+    assert (codes.text, codes.enabled, codes.submenu) == ("Codes (none yet)", False, None)
+    assert (pending.text, pending.enabled, pending.submenu) == ("Pending imports (0)", False, None)
+    assert texts(menu)[0] == "laptop · no backup yet · next in 5 h 48 min"
+
+
+# --- Codes ------------------------------------------------------------------------------------
+
+
+def test_codes_one_item_per_account_sorted(world: World) -> None:
+    menu = build_menu(world.status, Recording(), now=world.now)
+    codes = item(menu, "Codes").submenu
+    assert codes is not None
+    assert texts(codes) == ["Amazon — alice", "Bitwarden — alice"]
+    assert all(i.enabled and i.submenu is None for i in codes)
+
+
+def add_codes(svc: Service, issuers: list[str]) -> None:
+    """Real codes in the real vault: one per issuer given, accounts user0, user1, …"""
+    import base64
+    import hashlib
+
+    for n, issuer in enumerate(issuers):
+        secret = base64.b32encode(hashlib.sha256(f"menu-test-{n}".encode()).digest()[:20])
+        svc.add(Account.create(secret=secret.decode(), issuer=issuer, account=f"user{n}"))
+
+
+def test_codes_grouped_by_issuer_above_fifteen(world: World) -> None:
+    # 2 codes already (Amazon, Bitwarden) + 14 = 16: one more than GROUP_ABOVE.
+    assert GROUP_ABOVE == 15
+    issuers = ["GitHub", "github", "GitHub", "Google", "Google", "Steam"]
+    issuers += [f"Shop{n:02}" for n in range(8)]
+    add_codes(world.svc, issuers)
+    status = laptop_status(world.svc, world.now)
+    assert len(status.codes) == 16
+    codes = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
+    assert codes is not None
+    groups = texts(codes)
+    # One submenu per issuer, alphabetical; "GitHub" and "github" are one issuer.
+    assert groups == [
+        "Amazon", "Bitwarden", "GitHub", "Google",
+        *[f"Shop{n:02}" for n in range(8)], "Steam",
+    ]  # fmt: skip
+    github = item(codes, "GitHub").submenu
+    assert github is not None
+    assert texts(github) == ["user0", "user1", "user2"]  # accounts only: the issuer is above
+    assert all(i.enabled for i in github)
+    assert texts(item(codes, "Amazon").submenu) == ["alice"]  # type: ignore[arg-type]
+
+
+def test_codes_not_grouped_at_fifteen(world: World) -> None:
+    add_codes(world.svc, [f"Shop{n:02}" for n in range(13)])  # 2 + 13 = 15
+    status = laptop_status(world.svc, world.now)
+    codes = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
+    assert codes is not None
+    assert len(texts(codes)) == 15
+    assert all(i.submenu is None for i in codes)
+    assert texts(codes)[:3] == ["Amazon — alice", "Bitwarden — alice", "Shop00 — user0"]
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_codes_say_when_there_is_no_clipboard_tool(world: World, grouped: bool) -> None:
+    if grouped:
+        add_codes(world.svc, [f"Shop{n:02}" for n in range(14)])
+    status = laptop_status(world.svc, world.now)
+    hint = Clipboard(30).missing_hint()  # what TrayApp passes when no tool is found
+    menu = build_menu(status, Recording(), clipboard_hint=hint, now=world.now)
+    codes = item(menu, "Codes")
+    assert codes.enabled  # the submenu opens, to say why nothing can be copied
+    assert codes.submenu is not None
+    first = next(iter(codes.submenu))
+    assert first.text == hint
+    assert not first.enabled
+    leaves = [
+        leaf
+        for i in codes.submenu
+        if i is not Menu.SEPARATOR and i is not first
+        for leaf in (i.submenu if i.submenu is not None else [i])
+    ]
+    assert len(leaves) == len(status.codes)
+    assert not any(leaf.enabled for leaf in leaves)
+    # With a tool, the same codes are enabled and there is no notice.
+    with_tool = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
+    assert with_tool is not None
+    assert hint not in texts(with_tool)
+
+
+# --- Pending imports ----------------------------------------------------------------------------
+
+
+def test_pending_submenu_titles_offered_codes_then_actions(world: World) -> None:
+    menu = build_menu(world.status, Recording(), now=world.now)
+    pending = item(menu, "Pending imports (1)").submenu
+    assert pending is not None
+    assert texts(pending) == ["From phone · 3 new · 28 Nov 10:02"]
+    entry = item(pending, "From phone").submenu
+    assert entry is not None
+    assert texts(entry) == [
+        "+ GitHub — alice",
+        "+ Google — alice@gmail.com",
+        "+ Dropbox — alice",
+        "Approve merge",
+        "Reject",
+    ]
+    state = {i.text: i.enabled for i in entry if i is not Menu.SEPARATOR}
+    assert state == {
+        "+ GitHub — alice": False,
+        "+ Google — alice@gmail.com": False,
+        "+ Dropbox — alice": False,
+        "Approve merge": True,
+        "Reject": True,
+    }
+    kinds = ["-" if i is Menu.SEPARATOR else "i" for i in entry]
+    assert "".join(kinds) == "iii-ii"
+
+
+def test_pending_lists_one_submenu_per_device(
+    world: World, clone_home: Callable[..., Home]
+) -> None:
+    tablet = clone_home("tablet", PHONE_CODES[:1] + LAPTOP_CODES[:1])
+    moment = PHONE_BACKUP_AT + timedelta(days=5, hours=1)
+    outcome = world.svc.consider(drop(sealed_backup_at(tablet, moment), world.laptop.sync))
+    assert outcome.kind == "queued"
+    status = laptop_status(world.svc, world.now)
+    pending = item(build_menu(status, Recording(), now=world.now), "Pending imports (2)").submenu
+    assert pending is not None
+    # The tablet's Amazon code is already on the laptop: it offers 1 new code.
+    assert texts(pending) == [
+        "From phone · 3 new · 28 Nov 10:02",
+        "From tablet · 1 new · 3 Dec 11:02",
+    ]
+    tablet_entry = item(pending, "From tablet").submenu
+    assert tablet_entry is not None
+    assert texts(tablet_entry) == ["+ GitHub — alice", "Approve merge", "Reject"]
+
+
+HOTP = "otpauth://hotp/Example:counter?secret=OBQXG43XN5ZGIMJSGM2DKNRXHA4TAMJS&issuer=Example&counter=0"
+
+
+def test_pending_counts_and_marks_updated_codes(clone_home: Callable[..., Home]) -> None:
+    """The phone moved an HOTP code both devices hold to its next counter: the import
+    updates it ("~") besides bringing three new codes."""
+    laptop = clone_home("laptop", (*LAPTOP_CODES, HOTP))
+    phone = clone_home("phone", (*PHONE_CODES, HOTP))
+    phone_svc = service(phone)
+    hotp = next(a for a in phone_svc.vault().accounts if a.type == "hotp")
+    phone_svc.advance(hotp.id)
+    svc = service(laptop)
+    outcome = svc.consider(drop(sealed_backup_at(phone, PHONE_BACKUP_AT), laptop.sync))
+    assert outcome.kind == "queued"
+    status = laptop_status(svc, datetime.now(UTC))
+    pending = item(build_menu(status, Recording()), "Pending imports (1)").submenu
+    assert pending is not None
+    assert texts(pending) == ["From phone · 3 new · 1 updated · 28 Nov 10:02"]
+    entry = item(pending, "From phone").submenu
+    assert entry is not None
+    assert texts(entry)[:4] == [
+        "+ GitHub — alice",
+        "+ Google — alice@gmail.com",
+        "+ Dropbox — alice",
+        "~ Example — counter",
+    ]
+    assert not item(entry, "~ Example").enabled
+
+
+# --- what the items call ----------------------------------------------------------------------
+
+
+def test_every_item_calls_its_action(world: World) -> None:
+    actions = Recording()
+    menu = build_menu(world.status, actions, now=world.now)
+    entry_id = world.status.pending[0].entry.id
+    amazon = next(c for c in world.status.codes if c.issuer == "Amazon")
+    for path in (
+        ("Codes", "Amazon"),
+        ("Pending imports", "From phone", "Approve merge"),
+        ("Pending imports", "From phone", "Reject"),
+        ("Export now",),
+        ("Open sync folder",),
+        ("Pause",),
+        ("Undo last change",),
+        ("Quit",),
+    ):
+        item(menu, *path)(ICON)
+    assert actions.calls == [
+        ("copy_code", amazon.id),
+        ("approve", entry_id),
+        ("reject", entry_id),
+        ("export_now",),
+        ("open_sync_folder",),
+        ("toggle_pause",),
+        ("undo",),
+        ("quit",),
+    ]
+    # Disabled items do nothing (pystray never calls them; if it did, nothing would happen).
+    item(menu, "Pending imports", "From phone", "+ GitHub")(ICON)
+    next(iter(menu))(ICON)
+    assert len(actions.calls) == 8
+
+
+# --- approving and rejecting through the menu, on a real daemon --------------------------------
+
+
+class Events:
+    """A daemon listener that lets a test wait for an event kind."""
+
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: Event) -> None:
+        with self._cond:
+            self.seen.append(event)
+            self._cond.notify_all()
+
+    def wait(self, kind: str, timeout: float = 10.0) -> Event:
+        with self._cond:
+            ok = self._cond.wait_for(lambda: any(e.kind == kind for e in self.seen), timeout)
+            assert ok, f"no {kind!r} event within {timeout} s: {[e.kind for e in self.seen]}"
+            return next(e for e in self.seen if e.kind == kind)
+
+
+@dataclass
+class Running:
+    app: TrayApp
+    daemon: Daemon
+    events: Events
+    laptop: Home
+    phone: Home
+
+    @property
+    def icon(self) -> StandInIcon:
+        return self.app.icon  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def running(clone_home: Callable[..., Home], tmp_path: Path) -> Iterator[Running]:
+    """The laptop's real daemon, with a TrayApp on it (stand-in icon), and the phone's real
+    backup (``otpsync export``) dropped into the sync folder and queued by the daemon."""
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    phone = clone_home("phone", PHONE_CODES)
+    daemon = Daemon(service(laptop))
+    events = Events()
+    daemon.add_listener(events)
+    app = TrayApp(daemon, standin_pystray(), Clipboard(30))
+    daemon.start()
+    try:
+        app.icon.visible = True
+        drop(export_backup(phone, tmp_path / "phone-out"), laptop.sync)
+        events.wait("pending")
+        yield Running(app, daemon, events, laptop, phone)
+    finally:
+        app.quit()
+        daemon.stop()
+
+
+def test_a_queued_backup_updates_icon_menu_and_notifies(running: Running) -> None:
+    app, icon = running.app, running.icon
+    assert len(running.daemon.status().pending) == 1
+    assert app.icon_state() == IconState(pending=1)
+    assert icon.icon is render(IconState(pending=1))
+    assert icon.title == "otpsync · 1 pending"
+    assert "Pending imports (1)" in texts(icon.menu)
+    assert icon.notifications == ["Backup from phone: 3 new codes — open the tray menu to review"]
+
+
+def test_approve_merge_from_the_menu_changes_the_vault(running: Running) -> None:
+    assert "GitHub" not in listed(running.laptop)
+    approve = item(running.icon.menu, "Pending imports (1)", "From phone", "Approve merge")
+    approve(running.icon)  # what pystray does on a click
+    merged = running.events.wait("merged")
+    assert merged.message == "Merged 3 new codes from phone"
+    vault = listed(running.laptop)  # the installed CLI reads the real vault
+    merged_codes = (("GitHub", "alice"), ("Google", "alice@gmail.com"), ("Dropbox", "alice"))
+    for issuer, account in merged_codes:
+        assert re.search(rf"\b{issuer}\s+{re.escape(account)}\n", vault), vault
+    # The menu and the icon follow: nothing pending, five codes to copy.
+    wait_for(lambda: "Pending imports (0)" in texts(running.icon.menu), 5, "the menu rebuilt")
+    codes = item(running.icon.menu, "Codes").submenu
+    assert codes is not None
+    assert len(texts(codes)) == 5
+    assert running.icon.icon is render(IconState())
+    assert "Merged 3 new codes from phone" in running.icon.notifications
+    assert running.daemon.status().pending == ()
+
+
+def test_reject_from_the_menu_leaves_the_vault_alone(running: Running) -> None:
+    before = listed(running.laptop)
+    reject = item(running.icon.menu, "Pending imports (1)", "From phone", "Reject")
+    reject(running.icon)
+    wait_for(lambda: not running.daemon.status().pending, 5, "the queue to empty")
+    assert listed(running.laptop) == before
+    wait_for(lambda: "Pending imports (0)" in texts(running.icon.menu), 5, "the menu rebuilt")
+    assert running.laptop.ok("pending").stdout.strip() in ("", "No pending imports.")
+
+
+def test_pause_from_the_menu_greys_the_icon_and_resume_restores(running: Running) -> None:
+    item(running.icon.menu, "Pause")(running.icon)
+    wait_for(lambda: running.daemon.status().paused, 5, "the daemon to pause")
+    wait_for(lambda: "Resume" in texts(running.icon.menu), 5, "the menu to offer Resume")
+    assert running.icon.icon is render(IconState(pending=1, paused=True))
+    item(running.icon.menu, "Resume")(running.icon)
+    wait_for(lambda: not running.daemon.status().paused, 5, "the daemon to resume")
+    wait_for(lambda: running.icon.icon is render(IconState(pending=1)), 5, "the icon")
+
+
+def test_menu_items_are_pystray_items(world: World) -> None:
+    """The menu is pystray's own Menu/MenuItem, which every backend turns into native
+    menus: nothing else (no callables for items, no dynamic properties)."""
+
+    def walk(menu: Menu) -> Iterator[MenuItem]:
+        for i in menu:
+            assert isinstance(i, MenuItem)
+            yield i
+            if i.submenu is not None:
+                assert isinstance(i.submenu, Menu)
+                yield from walk(i.submenu)
+
+    menu = build_menu(world.status, Recording(), now=world.now)
+    assert isinstance(menu, Menu)
+    assert len(list(walk(menu))) == 20
