@@ -501,8 +501,15 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
         else:
             from tray.app import run_tray
 
-            run_tray(daemon, pystray, svc.config.clipboard_clear)
-            return 0
+            try:
+                run_tray(daemon, pystray, svc.config.clipboard_clear)
+                return 0
+            except OtpsyncError:
+                raise  # already running, no passphrase: the same with or without a tray
+            except Exception as exc:  # the UI failed: the backups must not stop with it
+                log.warning("tray stopped (%s: %s); carrying on headless", type(exc).__name__, exc)
+                log.debug("tray failure", exc_info=True)
+                daemon = Daemon(svc)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

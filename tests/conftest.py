@@ -143,13 +143,14 @@ def local_home(tmp_path: Path, make_home, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def spawn(tmp_path: Path):
-    """spawn(home) → ``otpsync run --headless`` on it as a subprocess; killed after the test."""
+    """spawn(home[, *args][, env=]) → ``otpsync run --headless`` (or ``otpsync *args``) on it
+    as a subprocess; killed after the test."""
     from tests.daemon_support import Spawned
 
     started: list[Spawned] = []
 
-    def start(home: Home) -> Spawned:
-        proc = Spawned(home, tmp_path / f"daemon-{len(started)}.log")
+    def start(home: Home, *args: str, env: dict[str, str | None] | None = None) -> Spawned:
+        proc = Spawned(home, tmp_path / f"daemon-{len(started)}.log", args, env)
         started.append(proc)
         return proc
 

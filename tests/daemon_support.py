@@ -315,15 +315,27 @@ class LocalHome:
 
 
 class Spawned:
-    """``otpsync run --headless`` on a home, its stderr in a file we can wait on."""
+    """``otpsync run --headless`` (or ``args``) on a home, its stderr in a file we can wait
+    on; ``env`` adds to (or, with None values, removes from) its environment."""
 
-    def __init__(self, home: Home, log: Path) -> None:
+    def __init__(
+        self,
+        home: Home,
+        log: Path,
+        args: tuple[str, ...] = (),
+        env: dict[str, str | None] | None = None,
+    ) -> None:
         self.home, self.log_path = home, log
         self._log: IO[bytes] = open(log, "wb")  # noqa: SIM115 (closed in stop)
-        env = base_env(OTPSYNC_HOME=str(home.path), OTPSYNC_PASSPHRASE=home.passphrase)
+        environ = base_env(OTPSYNC_HOME=str(home.path), OTPSYNC_PASSPHRASE=home.passphrase)
+        for key, value in (env or {}).items():
+            if value is None:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
         self.proc = subprocess.Popen(
-            [*otpsync_argv(), "run", "--headless"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            [*otpsync_argv(), *(args or ("run", "--headless"))],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=environ,
         )  # fmt: skip
 
     @property

@@ -29,7 +29,7 @@ from tests.daemon_support import (
 )
 
 MakeHome = Callable[..., Home]
-Spawn = Callable[[Home], Spawned]
+Spawn = Callable[..., Spawned]
 GITHUB_URI = f"otpauth://totp/GitHub:alice?secret={code(1).secret}&issuer=GitHub"
 STATUS_KEYS = {"running", "pid", "device", "sync_folder", "last_export", "next_export",
                "pending", "watch_mode", "last_error"}  # fmt: skip
@@ -195,3 +195,27 @@ def test_pending_approve_and_reject_from_the_cli_without_a_daemon(make_home: Mak
     assert "+ Service3 — user3@example.com" in done.stdout
     assert pending_json(home) == []
     assert "No pending imports." in home.ok("approve", "--all").stderr
+
+
+def test_run_without_a_usable_display_says_why_and_carries_on_headless(
+    make_home: MakeHome, spawn: Spawn
+) -> None:
+    """``otpsync run`` (the tray) where no tray can show: one line says why, and the backups
+    go on: the daemon runs headless, exports and stops cleanly on SIGTERM."""
+    home = make_home("laptop", extra=daemon_settings(on_start=True))
+    home.ok("add", GITHUB_URI)
+    no_display = spawn(home, "run", env={"DISPLAY": None, "WAYLAND_DISPLAY": None})
+    out = no_display.wait_output("otpsync: running for laptop")
+    assert "no graphical session (DISPLAY is not set); running headless" in out
+    wait_for(lambda: last_export(home) is not None, 15, "the start-up export")
+    assert no_display.stop() == 0
+
+    # A DISPLAY nobody serves: with the tray extra installed GTK cannot start there; without
+    # it, the line says what to install. Either way it names the problem and carries on.
+    gone = spawn(home, "run", env={"DISPLAY": ":31999", "WAYLAND_DISPLAY": None})
+    out = gone.wait_output("otpsync: running for laptop")
+    assert re.search(
+        r"cannot open the graphical display ':31999'|no usable system-tray backend", out
+    ), out
+    assert "Traceback" not in out
+    assert gone.stop() == 0

@@ -73,6 +73,12 @@ def load_pystray() -> ModuleType:
             _harden_notifier()
         return module
     if sys.platform.startswith("linux"):
+        if errors and all("could not be initialised" in e for e in errors):
+            display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")
+            raise TrayUnavailable(
+                f"cannot open the graphical display {display!r} (GTK could not start);"
+                " running headless"
+            )
         raise TrayUnavailable(LINUX_HINT)
     raise TrayUnavailable(f"no system-tray backend ({'; '.join(errors)}); running headless")
 
