@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from daemon.paths import Paths
 from daemon.runner import CodeLabel
@@ -30,8 +30,6 @@ from tray.menu import Menu, MenuItem
 
 Icon = pystray_base().Icon  # pystray's base class, whatever backend is (or is not) loaded
 
-T = TypeVar("T")
-POLL = 0.05
 
 # The daemon's settings for tray tests, as a person would write them in config.toml: a
 # backup dropped into the sync folder is picked up within fractions of a second.
@@ -57,22 +55,6 @@ LAPTOP_CODES = (
     "otpauth://totp/Amazon:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Amazon",
     "otpauth://totp/Bitwarden:alice?secret=ONSWG4TFOQYTEMZUGU3DOOBZGAYTEMZU&issuer=Bitwarden",
 )
-
-
-# --- bounded waiting ------------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
-    """Poll ``predicate`` until it returns something truthy (returned), or fail after
-    ``timeout`` s. The short sleep is the polling interval, never synchronisation."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or predicate}")
-        time.sleep(POLL)
 
 
 # --- homes, codes and backups ---------------------------------------------------------------

@@ -16,13 +16,13 @@ import pytest
 from daemon.core.otp import code_at
 from daemon.runner import Daemon
 from tests.conftest import Home
+from tests.daemon_support import wait_for
 from tests.tray.support import (
     LAPTOP_CODES,
     XServer,
     item,
     service,
     standin_pystray,
-    wait_for,
     xvfb,
 )
 from tray.app import TrayApp

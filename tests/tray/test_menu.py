@@ -23,6 +23,7 @@ from daemon.core.filenames import backup_name
 from daemon.runner import Daemon, DaemonStatus, Event
 from daemon.service import Service
 from tests.conftest import Home
+from tests.daemon_support import wait_for
 from tests.tray.support import (
     LAPTOP_CODES,
     PHONE_CODES,
@@ -36,7 +37,6 @@ from tests.tray.support import (
     standin_pystray,
     texts,
     tray_home,
-    wait_for,
 )
 from tray.app import TrayApp
 from tray.clipboard import Clipboard

@@ -32,6 +32,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from tests.conftest import PASSPHRASE, Home, base_env
+from tests.daemon_support import wait_for
 from tests.tray.support import (
     LAPTOP_CODES,
     PHONE_CODES,
@@ -40,7 +41,6 @@ from tests.tray.support import (
     export_backup,
     listed,
     stop,
-    wait_for,
     xvfb,
 )
 
