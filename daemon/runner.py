@@ -74,6 +74,7 @@ class DaemonStatus:
     next_export: datetime | None = None
     pending: tuple[PendingView, ...] = ()
     codes: tuple[CodeLabel, ...] = ()
+    undo: str | None = None  # what undo would step back over ("import", "add", …), or None
     problem: str | None = None  # ongoing: folder missing, export failing
     last_error: tuple[str, str] | None = None  # (time, message) of the latest error
     extra: dict[str, Any] = field(default_factory=dict)
@@ -120,7 +121,7 @@ class Daemon:
             ) from None
         try:
             vault = self.service.vault()  # the passphrase works, or we stop here
-            self._set_status(codes=_labels(vault.accounts))
+            self._set_status(codes=_labels(vault.accounts), undo=self.service.last_change())
             write_atomic(self.service.state.pid_file, f"{os.getpid()}\n".encode())
             self.service.state.update_status(
                 pid=os.getpid(), started=now_text(), watch_mode=self.cfg.watch.mode,
@@ -453,6 +454,7 @@ class Daemon:
                                    "last_export": self.service.state.last_export()}  # fmt: skip
         if vault_changed:
             changes["codes"] = _labels(self.service.vault().accounts)
+            changes["undo"] = self.service.last_change()
         self._set_status(**changes)
         self._emit("status")
 

@@ -298,6 +298,11 @@ class Service(Intake):
         self._change("advance", change)
         return moved[0]
 
+    def last_change(self) -> str | None:
+        """What ``undo`` would step back over ("import", "approve", "add", …), or None."""
+        snaps = self.store.snapshots()
+        return snaps[0].reason if snaps else None
+
     def undo(self) -> tuple[Snapshot, VaultData, VaultData]:
         """Restore the vault from before the last change: (snapshot, before, after)."""
         store = self.store

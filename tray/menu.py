@@ -105,6 +105,25 @@ def _codes_menu(
     return Menu(*notice, *groups)
 
 
+# What the undo item says it would step back over (snapshot reasons, daemon/service.py).
+UNDO_LABELS = {
+    "import": "Undo last import",
+    "approve": "Undo last import",
+    "reject": "Undo last rejection",
+    "add": "Undo last add",
+    "remove": "Undo last removal",
+    "advance": "Undo last HOTP step",
+}
+
+
+def undo_item(last_change: str | None, actions: TrayActions) -> MenuItem:
+    """Names what it undoes, so "Undo" never surprises; disabled with nothing to undo."""
+    if last_change is None:
+        return MenuItem("Nothing to undo", None, enabled=False)
+    label = UNDO_LABELS.get(last_change, "Undo last change")
+    return MenuItem(label, _click(actions.undo))
+
+
 def build_menu(
     status: DaemonStatus,
     actions: TrayActions,
@@ -131,7 +150,7 @@ def build_menu(
         MenuItem("Export now", _click(actions.export_now)),
         MenuItem("Open sync folder", _click(actions.open_sync_folder)),
         MenuItem("Resume" if status.paused else "Pause", _click(actions.toggle_pause)),
-        MenuItem("Undo last change", _click(actions.undo)),
+        undo_item(status.undo, actions),
         Menu.SEPARATOR,
         MenuItem("Quit", _click(actions.quit)),
     ]

@@ -91,6 +91,7 @@ def laptop_status(svc: Service, now: datetime, **changes: Any) -> DaemonStatus:
         next_export=now + timedelta(hours=5, minutes=48),
         pending=tuple(svc.pending()),
         codes=labels(svc),
+        undo=svc.last_change(),
     )
     return replace(status, **changes)
 
@@ -173,7 +174,7 @@ def test_top_level_items_and_their_flags(world: World) -> None:
         "Export now",
         "Open sync folder",
         "Pause",
-        "Undo last change",
+        "Undo last add",
         "Quit",
     ]
     enabled = {i.text: i.enabled for i in menu if i is not Menu.SEPARATOR}
@@ -382,7 +383,7 @@ def test_every_item_calls_its_action(world: World) -> None:
         ("Export now",),
         ("Open sync folder",),
         ("Pause",),
-        ("Undo last change",),
+        ("Undo last add",),
         ("Quit",),
     ):
         item(menu, *path)(ICON)
@@ -486,6 +487,23 @@ def test_approve_merge_from_the_menu_changes_the_vault(running: Running) -> None
     assert running.icon.icon is render(IconState())
     assert "Merged 3 new codes from phone" in running.icon.notifications
     assert running.daemon.status().pending == ()
+
+
+def test_undo_after_approving_names_the_import_and_takes_it_back(running: Running) -> None:
+    item(running.icon.menu, "Pending imports (1)", "From phone", "Approve merge")(running.icon)
+    running.events.wait("merged")
+    wait_for(lambda: "Undo last import" in texts(running.icon.menu), 5, "the undo item renamed")
+    assert "GitHub" in listed(running.laptop)
+    item(running.icon.menu, "Undo last import")(running.icon)
+    wait_for(lambda: "GitHub" not in listed(running.laptop), 5, "the merge undone")
+    # Undone: the next undo would step back over the laptop's own last add.
+    wait_for(lambda: "Undo last add" in texts(running.icon.menu), 5, "the undo item renamed")
+
+
+def test_with_no_snapshot_there_is_nothing_to_undo(make_home: Callable[..., Home]) -> None:
+    svc = service(tray_home(make_home, "laptop"))
+    undo = item(build_menu(laptop_status(svc, datetime.now(UTC)), Recording()), "Nothing to undo")
+    assert (undo.enabled, undo.submenu) == (False, None)
 
 
 def test_reject_from_the_menu_leaves_the_vault_alone(running: Running) -> None:
