@@ -535,7 +535,12 @@ def cmd_autostart(svc: Service, args: argparse.Namespace) -> int:
     home = svc.paths.config_dir if (args.home or os.environ.get("OTPSYNC_HOME")) else None
     try:
         if args.action == "enable":
-            svc.config  # noqa: B018 -- refuse to autostart a home that is not set up
+            if svc.passphrase_at_login() is None:  # also: refuses a home that is not set up
+                log.warning(
+                    "at login there is no terminal to ask for the passphrase: save it in the"
+                    " OS keyring (`otpsync init` offers to) or set passphrase_command in"
+                    " config.toml, or otpsync will not start"
+                )
             print(f"otpsync will start at login: {autostart.enable(home)}")
         elif args.action == "disable":
             path = autostart.disable(home)

@@ -141,6 +141,18 @@ def get_passphrase(sources: PassphraseSources, *, confirm: bool = False) -> tupl
     return found
 
 
+def source_at_login(sources: PassphraseSources) -> str | None:
+    """Which source will give the passphrase to a process started at login (no terminal, no
+    environment of ours, no flags), or None: then that process could not open the vault."""
+    if sources.command:
+        return "passphrase_command"
+    if sources.config_file is not None:
+        return "passphrase_file"
+    if sources.use_keyring and _from_keyring():
+        return "the OS keyring"
+    return None
+
+
 def keyring_available() -> bool:
     """Whether a real OS keyring backend is there to store into (not the "fail" stub)."""
     try:

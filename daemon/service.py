@@ -42,7 +42,7 @@ from daemon.exporter import content_fingerprint, prune_own
 from daemon.fsutil import ensure_private_dir, write_atomic, write_new
 from daemon.inbox import Inbox
 from daemon.intake import Approved, Intake, Outcome, PendingView
-from daemon.passphrase import PassphraseSources, get_passphrase
+from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles
 from daemon.vault_store import Snapshot, VaultStore
@@ -111,6 +111,10 @@ class Service(Intake):
             use_keyring=cfg.keyring if cfg else True,
             interactive=self._interactive,
         )
+
+    def passphrase_at_login(self) -> str | None:
+        """The passphrase source an autostarted ``otpsync run`` would use, or None."""
+        return source_at_login(self._sources(self.config))
 
     @property
     def store(self) -> VaultStore:

@@ -56,3 +56,25 @@ def test_windows_startup_launcher(tmp_path: Path) -> None:
     assert entry.content.startswith('@start "" "')
     assert "pythonw.exe" in entry.content
     assert entry.content.rstrip().endswith('"run"')
+
+
+def test_enable_warns_when_nothing_could_give_the_passphrase_at_login(
+    make_home, tmp_path: Path
+) -> None:
+    """At login there is no terminal and no OTPSYNC_PASSPHRASE: without a keyring entry,
+    passphrase_command or passphrase_file the started otpsync could not open the vault."""
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    bare: Home = make_home("laptop")  # the tests' keyring is the "fail" backend: empty
+    done = bare.ok("autostart", "enable", env=env)
+    assert "no terminal to ask for the passphrase" in done.stderr
+    assert "passphrase_command" in done.stderr
+    assert (tmp_path / "xdg" / "autostart" / "otpsync.desktop").exists()  # enabled anyway
+
+    pw = tmp_path / "pw"
+    pw.write_text(bare.passphrase + "\n")
+    pw.chmod(0o600)
+    bare.write_config("laptop", passphrase_file=str(pw))
+    done = bare.ok("autostart", "enable", env=env)
+    assert done.stderr == ""
+    # …and that source really opens the vault with no passphrase in the environment.
+    assert bare.run("list", passphrase="").returncode == 0
