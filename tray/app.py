@@ -23,7 +23,7 @@ from daemon.errors import OtpsyncError
 from daemon.runner import Daemon, Event
 from tray.clipboard import Clipboard
 from tray.icon import IconState, render
-from tray.menu import build_menu
+from tray.menu import UNDO_LABELS, build_menu
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class TrayApp:
         self._state: IconState | None = None
         self._stop = threading.Event()
         self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu())
+        self._on_ui = _ui_dispatcher(self.icon)
         daemon.add_listener(self._on_event)
 
     # --- what the person sees ----------------------------------------------------------------
@@ -73,11 +74,15 @@ class TrayApp:
         except Exception as exc:
             log.warning("could not show a notification (%s): %s", type(exc).__name__, message)
 
-    def _on_event(self, event: Event) -> None:
+    def _safe_refresh(self) -> None:
         try:
             self.refresh()
         except Exception:
             log.exception("could not refresh the tray")
+
+    def _on_event(self, event: Event) -> None:
+        """On the daemon's worker thread: the redraw goes to the UI thread where needed."""
+        self._on_ui(self._safe_refresh)
         if event.kind == "pending":
             self.notify(f"{event.message} — open the tray menu to review")
         elif event.kind == "merged" or (event.kind == "error" and self.daemon.status().problem):
@@ -117,7 +122,11 @@ class TrayApp:
         self._after(self.daemon.export_now(), lambda d: self.notify(f"Backed up to {d.path.name}"))
 
     def undo(self) -> None:
-        self._after(self.daemon.undo(), lambda r: self.notify(f"Undid the last `{r[0].reason}`"))
+        def undone(result: Any) -> None:
+            what = UNDO_LABELS.get(result[0].reason, "Undo last change").removeprefix("Undo ")
+            self.notify(f"Undone: the {what}")
+
+        self._after(self.daemon.undo(), undone)
 
     def toggle_pause(self) -> None:
         self.daemon.set_paused(not self.daemon.status().paused)
@@ -148,9 +157,9 @@ class TrayApp:
             if on_ready is not None:
                 on_ready()
             icon.visible = True
-            self.refresh()
+            self._on_ui(self._safe_refresh)
             while not self._stop.wait(MENU_REFRESH):
-                self.refresh()
+                self._on_ui(self._safe_refresh)
 
         try:
             self.icon.run(setup=setup)
@@ -160,6 +169,17 @@ class TrayApp:
                 _release_setup_thread(self.icon)
             self.clipboard.cancel()
             self.daemon.stop()
+
+
+def _ui_dispatcher(icon: Any) -> Callable[[Callable[[], None]], None]:
+    """How to run a redraw on the icon's UI thread. pystray's GTK and AppIndicator backends
+    hand each call to the GLib loop themselves; AppKit must only be touched from the main
+    thread, so on macOS redraws go through ``AppHelper.callAfter`` (untested here: no Mac)."""
+    if type(icon).__module__.endswith("_darwin"):
+        from PyObjCTools import AppHelper  # comes with pystray's macOS dependencies
+
+        return AppHelper.callAfter  # type: ignore[no-any-return]
+    return lambda fn: fn()
 
 
 def _release_setup_thread(icon: Any) -> None:

@@ -496,6 +496,7 @@ def test_undo_after_approving_names_the_import_and_takes_it_back(running: Runnin
     assert "GitHub" in listed(running.laptop)
     item(running.icon.menu, "Undo last import")(running.icon)
     wait_for(lambda: "GitHub" not in listed(running.laptop), 5, "the merge undone")
+    wait_for(lambda: "Undone: the last import" in running.icon.notifications, 5, "its notice")
     # Undone: the next undo would step back over the laptop's own last add.
     wait_for(lambda: "Undo last add" in texts(running.icon.menu), 5, "the undo item renamed")
 
