@@ -119,7 +119,8 @@ def cmd_init(svc: Service, args: argparse.Namespace) -> int:
     print(f"  config:      {svc.paths.config_file}")
     print(f"  vault:       {svc.paths.vault_file}")
     print(f"  sync folder: {cfg.sync_folder}")
-    print("Next: `otpsync add otpauth://…` or `otpsync import BACKUP`.")
+    print("Next: `otpsync add -` (paste an otpauth:// URI) or `otpsync import FILE`;")
+    print("then `otpsync run` keeps backups going (`otpsync autostart enable`: at login).")
     return 0
 
 
