@@ -27,7 +27,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.core.durations import format_duration
-from daemon.errors import AlreadyRunning, OtpsyncError
+from daemon.core.payload import VaultData
+from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable
 from daemon.fsutil import write_atomic
 from daemon.service import Approved, Exported, Outcome, PendingView, Service
 from daemon.state import LastExport, now_text
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LOCAL_CHECK = 1.0  # how often the worker looks for changes the CLI made (two stats)
+LOCKED_RETRY = 30.0  # waiting for the passphrase: how often to ask its sources again
+LOCKED_PROBLEM = "passphrase unavailable: backups wait for it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class DaemonStatus:
     pending: tuple[PendingView, ...] = ()
     codes: tuple[CodeLabel, ...] = ()
     undo: str | None = None  # what undo would step back over ("import", "add", …), or None
+    locked: bool = False  # started without the passphrase; nothing runs until it comes
     problem: str | None = None  # ongoing: folder missing, export failing
     last_error: tuple[str, str] | None = None  # (time, message) of the latest error
     extra: dict[str, Any] = field(default_factory=dict)
@@ -105,12 +109,19 @@ class Daemon:
         self._next_local_check = 0.0
         self._local_stamps: tuple[object, object] | None = None
         self._watch_failed = False
+        self._locked = False
+        self._next_unlock = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, wait_for_passphrase: bool = False) -> None:
         """Take the home's daemon lock, check the passphrase, start threads. Raises
-        AlreadyRunning, or the passphrase/vault error, before any thread starts."""
+        AlreadyRunning, or the passphrase/vault error, before any thread starts.
+
+        ``wait_for_passphrase`` (the tray, started at login): when no source gives the
+        passphrase yet — a password manager or keyring still locked — start anyway, show
+        the problem, and ask again every LOCKED_RETRY s and on ``unlock()``; exports and
+        the watcher begin once it comes. Headless runs fail at once instead."""
         self.service.state.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             self._instance_lock.acquire()
@@ -120,20 +131,25 @@ class Daemon:
                 f"otpsync is already running (pid {pid or 'unknown'}) for this home"
             ) from None
         try:
-            vault = self.service.vault()  # the passphrase works, or we stop here
-            self._set_status(codes=_labels(vault.accounts), undo=self.service.last_change())
+            try:
+                vault: VaultData | None = self.service.vault()  # the passphrase works, or…
+            except PassphraseUnavailable as exc:
+                if not wait_for_passphrase:
+                    raise  # …we stop here
+                vault, self._locked = None, True
+                why = str(exc)
             write_atomic(self.service.state.pid_file, f"{os.getpid()}\n".encode())
             self.service.state.update_status(
                 pid=os.getpid(), started=now_text(), watch_mode=self.cfg.watch.mode,
                 paused=False, last_error=None, next_export=None,
             )  # fmt: skip
-            # Scheduler and observer first: until the worker runs, this thread is the only
-            # one writing state files. What they hear meanwhile waits in the queue.
-            self._start_schedule()
-            self._start_watch()
-            self._next_rescan = 0.0  # the startup scan: right away
-            if self.cfg.export.on_start:
-                self._queue.put(self._scheduled_export)
+            if vault is None:
+                log.warning("waiting for the passphrase: %s", why)
+                self._set_status(locked=True, problem=LOCKED_PROBLEM)
+                self.service.state.update_status(last_error={"time": now_text(), "message": why})
+                self._next_unlock = time.monotonic() + LOCKED_RETRY
+            else:
+                self._begin(vault)
             self._worker = threading.Thread(target=self._run, name="otpsync-worker", daemon=True)
             self._worker.start()
         except BaseException:
@@ -144,6 +160,42 @@ class Daemon:
             "started: device %s, sync folder %s, watch %s",
             self.cfg.device, self.cfg.sync_folder, self.cfg.watch.mode,
         )  # fmt: skip
+
+    def _begin(self, vault: VaultData) -> None:
+        """With the vault open: scheduler, observer, the start-up scan and export. Called
+        before the worker starts (or, after waiting for the passphrase, on it): either way
+        one thread at a time writes state files. What they hear meanwhile waits in the
+        queue."""
+        self._set_status(codes=_labels(vault.accounts), undo=self.service.last_change())
+        self._start_schedule()
+        if self._paused:
+            self._scheduler.pause()
+        self._start_watch()
+        self._next_rescan = 0.0  # the startup scan: right away
+        if self.cfg.export.on_start:
+            self._queue.put(self._scheduled_export)
+
+    def unlock(self) -> None:
+        """Ask the passphrase sources again now (the tray's "Try the passphrase again")."""
+        self._queue.put(lambda: self._try_unlock() if self._locked else None)
+
+    def _try_unlock(self) -> None:
+        self._next_unlock = time.monotonic() + LOCKED_RETRY
+        try:
+            vault = self.service.vault()
+        except PassphraseUnavailable as exc:
+            log.debug("still no passphrase: %s", exc)
+            return
+        except OtpsyncError as exc:  # e.g. the source gives a passphrase that is wrong
+            self._set_problem(f"cannot open the vault: {exc}")
+            return
+        log.info("the passphrase is available; starting backups and the watcher")
+        self._locked = False
+        self._set_status(locked=False)
+        self._set_problem(None)
+        self.service.state.update_status(last_error=None)
+        self._begin(vault)
+        self._refresh(vault_changed=True)
 
     def stop(self) -> None:
         """Stop cleanly: no new work, the current job finishes (no half-written file)."""
@@ -294,7 +346,9 @@ class Daemon:
 
         def run() -> None:
             self._paused = paused
-            if paused:
+            if not self._scheduler.running:
+                pass  # waiting for the passphrase: _begin pauses what it starts
+            elif paused:
                 self._scheduler.pause()
             else:
                 self._scheduler.resume()
@@ -340,6 +394,8 @@ class Daemon:
         CLI's changes counts: the rescan and settle deadlines wait for the resume (an
         overdue one would make every wait zero, a busy loop)."""
         now = time.monotonic()
+        if self._locked:
+            return self._next_unlock
         deadlines = [self._next_local_check]
         if not self._paused:
             deadlines.append(self._next_rescan)
@@ -351,6 +407,10 @@ class Daemon:
 
     def _tick(self) -> None:
         now = time.monotonic()
+        if self._locked:
+            if now >= self._next_unlock:
+                self._try_unlock()
+            return
         if now >= self._next_local_check:
             self._next_local_check = now + LOCAL_CHECK
             self._check_local_changes()

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from daemon.core.filenames import NAME_RE
-from daemon.runner import Daemon
+from daemon.errors import PassphraseUnavailable
+from daemon.paths import Paths
+from daemon.runner import LOCKED_PROBLEM, Daemon
 from daemon.service import PendingView, Service
 from daemon.state import read_json
 from tests.daemon_support import (
@@ -584,3 +586,57 @@ def test_status_in_process(local_home: MakeLocal) -> None:
     )
     assert status.problem is None
     assert status.last_error is None
+
+
+def test_a_daemon_waiting_for_the_passphrase_starts_when_it_comes(
+    local_home: MakeLocal, tmp_path: Path
+) -> None:
+    """The tray at login, before the password manager is unlocked: it runs, shows the
+    problem, does nothing with the folder, and starts backups once the passphrase comes."""
+    me = local_home("laptop", extra=daemon_settings(on_start=True))
+    me.service().add(code(1))
+    later = tmp_path / "unlocked-later"
+    locked = Service(Paths.resolve(me.path), passphrase_file=later, interactive=False)
+
+    with pytest.raises(PassphraseUnavailable):  # headless: fail at once, as before
+        Daemon(locked).start()
+
+    events = Recorder()
+    daemon = Daemon(locked)
+    daemon.add_listener(events)
+    daemon.start(wait_for_passphrase=True)
+    try:
+        status = daemon.status()
+        assert (status.locked, status.problem) == (True, LOCKED_PROBLEM)
+        on_disk = read_json(me.path / "state" / "status.json", {})
+        assert on_disk["pid"] == os.getpid()
+        assert "does not exist" in on_disk["last_error"]["message"]
+        Peer("phone").drop(me.sync, [2])
+        daemon.unlock()  # still nothing to unlock with: it stays waiting, quietly
+        assert stays_false(lambda: len(list(me.sync.iterdir())) != 1 or events.of("error"), 1.0)
+
+        later.write_text(me.home.passphrase + "\n")
+        later.chmod(0o600)
+        daemon.unlock()
+        events.wait("exported")  # the start-up export, now that the vault opens
+        events.wait("pending")  # and the start-up scan found the phone's backup
+        status = daemon.status()
+        assert (status.locked, status.problem) == (False, None)
+        assert [c.issuer for c in status.codes] == [code(1).issuer]
+        assert read_json(me.path / "state" / "status.json", {})["last_error"] is None
+    finally:
+        daemon.stop()
+    assert not (me.path / "state" / "daemon.pid").exists()
+
+
+def test_a_daemon_stops_cleanly_while_waiting_for_the_passphrase(
+    local_home: MakeLocal, tmp_path: Path
+) -> None:
+    me = local_home("laptop", extra=daemon_settings())
+    locked = Service(Paths.resolve(me.path), passphrase_file=tmp_path / "nope", interactive=False)
+    daemon = Daemon(locked)
+    daemon.set_paused(True)  # a click on Pause before the passphrase came: no crash
+    daemon.start(wait_for_passphrase=True)
+    wait_for(lambda: daemon.status().paused, 5, "the pause")
+    daemon.stop()
+    assert not (me.path / "state" / "daemon.pid").exists()

@@ -128,6 +128,9 @@ class TrayApp:
 
         self._after(self.daemon.undo(), undone)
 
+    def unlock(self) -> None:
+        self.daemon.unlock()
+
     def toggle_pause(self) -> None:
         self.daemon.set_paused(not self.daemon.status().paused)
 
@@ -219,7 +222,7 @@ def run_tray(
     """``otpsync run``: start the daemon, show the icon, block until Quit or a signal.
     ``on_ready(app)`` runs once the icon's loop has started (tests drive the app from it)."""
     app = TrayApp(daemon, pystray, Clipboard(clipboard_clear))
-    daemon.start()
+    daemon.start(wait_for_passphrase=True)  # a locked keyring at login: wait, visibly
     log.info("tray running (pid %d)", os.getpid())
     glib = _uses_glib(app)
     if not glib:

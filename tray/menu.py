@@ -34,6 +34,7 @@ class TrayActions(Protocol):
     def open_sync_folder(self) -> None: ...
     def toggle_pause(self) -> None: ...
     def undo(self) -> None: ...
+    def unlock(self) -> None: ...
     def quit(self) -> None: ...
 
 
@@ -135,6 +136,8 @@ def build_menu(
     items: list[MenuItem] = [MenuItem(header_text(status, now), None, enabled=False)]
     if status.problem:
         items.append(MenuItem(f"⚠ {status.problem}", None, enabled=False))
+    if status.locked:
+        items.append(MenuItem("Try the passphrase again", _click(actions.unlock)))
     items.append(Menu.SEPARATOR)
     if status.codes:
         items.append(MenuItem("Codes", _codes_menu(status.codes, actions, clipboard_hint)))

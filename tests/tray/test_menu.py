@@ -20,7 +20,7 @@ import pytest
 
 from daemon.core.accounts import Account
 from daemon.core.filenames import backup_name
-from daemon.runner import Daemon, DaemonStatus, Event
+from daemon.runner import LOCKED_PROBLEM, Daemon, DaemonStatus, Event
 from daemon.service import Service
 from tests.conftest import Home
 from tests.daemon_support import wait_for
@@ -137,6 +137,9 @@ class Recording:
     def undo(self) -> None:
         self.calls.append(("undo",))
 
+    def unlock(self) -> None:
+        self.calls.append(("unlock",))
+
     def quit(self) -> None:
         self.calls.append(("quit",))
 
@@ -184,6 +187,18 @@ def test_top_level_items_and_their_flags(world: World) -> None:
     # Separators split header / codes and imports / actions / Quit.
     kinds = ["-" if i is Menu.SEPARATOR else "i" for i in menu]
     assert "".join(kinds) == "i-ii-iiii-i"
+
+
+def test_waiting_for_the_passphrase_shows_the_problem_and_a_retry(world: World) -> None:
+    status = replace(world.status, locked=True, problem=LOCKED_PROBLEM)
+    actions = Recording()
+    menu = build_menu(status, actions, now=world.now)
+    assert texts(menu)[1:3] == [f"⚠ {LOCKED_PROBLEM}", "Try the passphrase again"]
+    retry = item(menu, "Try the passphrase again")
+    assert retry.enabled
+    retry(ICON)
+    assert actions.calls == [("unlock",)]
+    assert "Try the passphrase again" not in texts(build_menu(world.status, actions))
 
 
 def test_a_problem_shows_under_the_header_and_pause_becomes_resume(world: World) -> None:
