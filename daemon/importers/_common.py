@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from daemon.core.accounts import MAX_SECRET_BYTES, Account
-from daemon.core.backup_format import KDF_ITERATIONS, KDF_LANES, KDF_MEMORY_KIB, check_size
+from daemon.core.backup_format import KdfParams, check_size
 from daemon.errors import (
     BackupError,
     FileTooLarge,
@@ -389,17 +389,11 @@ def argon2id(
     lanes: int,
     length: int = 32,
 ) -> bytes:
-    """Argon2id within the bounds our own backup reader uses."""
-    if not (
-        KDF_ITERATIONS[0] <= iterations <= KDF_ITERATIONS[1]
-        and KDF_LANES[0] <= lanes <= KDF_LANES[1]
-        and max(KDF_MEMORY_KIB[0], 8 * lanes) <= memory_kib <= KDF_MEMORY_KIB[1]
-    ):
-        raise KdfOutOfBounds(
-            f"the file asks for Argon2id with {memory_kib:,} KiB, {iterations} passes and "
-            f"{lanes} lanes; otpsync allows up to {KDF_MEMORY_KIB[1] // 1024} MiB, "
-            f"{KDF_ITERATIONS[1]} passes, {KDF_LANES[1]} lanes"
-        )
+    """Argon2id within the bounds (and the memory × passes budget) of our own reader."""
+    try:
+        KdfParams(memory_kib=memory_kib, iterations=iterations, lanes=lanes).check()
+    except KdfOutOfBounds as exc:
+        raise KdfOutOfBounds(f"the file asks for too costly an Argon2id: {exc}") from None
     if len(salt) < 8:
         raise ImportFailed("the Argon2 salt is shorter than 8 bytes")
     kdf = Argon2id(

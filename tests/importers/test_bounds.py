@@ -24,7 +24,7 @@ from daemon.errors import (
     UnsupportedImport,
     WrongPassphrase,
 )
-from daemon.importers._common import MAX_ENTRIES, MAX_PBKDF2_ITERATIONS
+from daemon.importers._common import MAX_ENTRIES, MAX_PBKDF2_ITERATIONS, argon2id
 from daemon.importers.aegis import java_legacy_bytes
 from daemon.importers.javaser import parse_string_map
 from tests.importers.support import (
@@ -119,6 +119,21 @@ def slot_vault(**slot_changes: object) -> bytes:
 def test_absurd_scrypt_parameters_are_refused_without_running(params: dict[str, int]) -> None:
     with quickly(), pytest.raises(KdfOutOfBounds, match="scrypt"):
         AEGIS.parse(slot_vault(**params), "pw")
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [
+        {"memory_kib": 4 * 1024 * 1024, "iterations": 1, "lanes": 1},  # 4 GiB
+        {"memory_kib": 1024 * 1024, "iterations": 10, "lanes": 4},  # within each bound, ~15 s
+        {"memory_kib": 64 * 1024, "iterations": 1000, "lanes": 1},
+        {"memory_kib": 8, "iterations": 1, "lanes": 4},  # under 8 KiB per lane
+    ],
+)
+def test_absurd_argon2_parameters_are_refused_without_running(cost: dict[str, int]) -> None:
+    """The importers' Argon2id keeps our own reader's bounds, memory × passes budget included."""
+    with quickly(), pytest.raises(KdfOutOfBounds, match="Argon2id"):
+        argon2id(b"pw", b"0123456789abcdef", **cost)
 
 
 def freeotp2_backup(password: bytes, iterations: int, algorithm: str = "HmacSHA1") -> bytes:
