@@ -9,10 +9,11 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 
 from daemon.core.filenames import NAME_RE
 from daemon.errors import PassphraseUnavailable
@@ -496,6 +497,27 @@ def test_a_cron_schedule_sets_the_next_export(local_home: MakeLocal) -> None:
     local = nxt.astimezone()
     assert (local.minute, local.second, local.hour % 6) == (0, 0, 0)
     assert timedelta(0) < nxt - datetime.now(nxt.tzinfo) <= timedelta(hours=6)
+
+
+def test_after_a_suspend_missed_exports_catch_up_once(me: LocalHome) -> None:
+    """Waking after 30 h asleep with exports every 6 h: one export, not five, none dropped
+    as "missed". Suspend is simulated by the scheduler's clock being behind: the job's next
+    run is moved 30 h into the past, as it is when the machine wakes."""
+    me.service().add(code(1))  # changed since the last export (there is none)
+    events = Recorder()
+    daemon = me.daemon(events)
+    ran: list[str] = []
+    daemon._scheduler.add_listener(
+        lambda e: ran.append("missed" if e.code == EVENT_JOB_MISSED else "ran"),
+        EVENT_JOB_EXECUTED | EVENT_JOB_MISSED,
+    )
+    daemon._scheduler.modify_job("export", next_run_time=datetime.now(UTC) - timedelta(hours=30))
+    (exported,) = events.wait("exported")
+    assert stays_false(lambda: len(events.of("exported")) > 1 or len(ran) > 1, 1.5)
+    assert ran == ["ran"]
+    assert [p.name for p in me.sync.iterdir()] == [exported.data.path.name]
+    job = daemon._scheduler.get_job("export")
+    assert job.next_run_time > datetime.now(UTC)  # back on schedule, in the future
 
 
 def test_a_vault_change_by_the_cli_is_exported_soon_after(me: LocalHome) -> None:
