@@ -32,7 +32,7 @@ class ExportSettings:
     keep: int = 10
     only_when_changed: bool = True
     on_start: bool = True
-    debounce: float = 5.0
+    debounce: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
