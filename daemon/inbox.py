@@ -99,7 +99,7 @@ class Inbox:
             ):
                 return None, None
             entry_id = secrets.token_hex(4)
-            copy = f"{entry_id}.4otp.txt" if not source else f"{entry_id}.{source}.copy"
+            copy = f"{entry_id}.4otp.txt"  # always sealed in our format (see Intake._queue)
             entry = PendingEntry(entry_id, device, device_id, created, file, copy, sha256,
                                  queued, source)  # fmt: skip
             write_atomic(self.dir / entry.copy, data)

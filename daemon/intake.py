@@ -250,7 +250,8 @@ class Intake:
 
         entry, replaced = self.inbox.put(
             device=offer.device, device_id=offer.device_id, created=offer.created,
-            file=str(path), sha256=sha, queued=now_text(), data=data, wins_tie=wins_tie,
+            file=str(path), sha256=sha, queued=now_text(), wins_tie=wins_tie,
+            data=data if source is None else self._sealed_copy(offer),
             source=source.name if source else "",
         )  # fmt: skip
         if entry is None:
@@ -258,6 +259,14 @@ class Intake:
         renotify = replaced is None or queued is None or replaced.id != queued.id
         return Outcome("queued", path, entry=entry, plan=plan,
                        renotify=renotify or offer_keys != queued_offer)  # fmt: skip
+
+    def _sealed_copy(self: Service, offer: Offer) -> bytes:
+        """Another app's backup as the queue keeps it: sealed in our own format with our
+        passphrase. Its file may be plain JSON (the queue must hold no plaintext secret), and
+        its own password may come from a command that asks the person each time."""
+        created = datetime.strptime(offer.created, _TIME).replace(tzinfo=UTC)
+        vault = VaultData(offer.device_id, offer.device, created, offer.accounts)
+        return self.store.seal(vault, kind="backup", device=offer.device, created=created)
 
     # --- the queue ------------------------------------------------------------------------------
 
@@ -271,7 +280,8 @@ class Intake:
                 f"pending import {entry.id}: its copy is gone ({exc.strerror})"
             ) from None
         try:
-            if entry.source:
+            if entry.source and not data.startswith(backup_format.MAGIC_BYTES):
+                # queued before copies were re-sealed: the other app's file as it came
                 source = next(s for s in self.config.watch.sources if s.name == entry.source)
                 return self._source_offer(data, source, copy)
             return self._backup_offer(data)

@@ -22,7 +22,7 @@ from tests.daemon_support import Recorder, daemon_settings
 AEGIS = FIXTURES / "aegis-tests" / "aegis_encrypted.json"
 PASSWORD = "test"  # the fixture's, per ../shared/fixtures/interop/README.md
 
-pytestmark = pytest.mark.skipif(not AEGIS.exists(), reason=f"{AEGIS} is not here")
+needs_aegis_fixture = pytest.mark.skipif(not AEGIS.exists(), reason=f"{AEGIS} is not here")
 
 
 def source_table(tmp_path: Path) -> str:
@@ -46,6 +46,7 @@ def drop(data: bytes, folder: Path, name: str) -> Path:
     return folder / name
 
 
+@needs_aegis_fixture
 def test_aegis_backups_are_queued_approved_and_reoffered_only_when_new(
     local_home, tmp_path: Path
 ) -> None:
@@ -82,6 +83,7 @@ def test_aegis_backups_are_queued_approved_and_reoffered_only_when_new(
     assert daemon.submit(daemon.service.pending).result(timeout=10) == []
 
 
+@needs_aegis_fixture
 def test_a_wrong_source_password_is_reported_once_not_queued(local_home, tmp_path: Path) -> None:
     table = source_table(tmp_path).replace(str(tmp_path / "aegis-password"),
                                            str(tmp_path / "wrong"))  # fmt: skip
@@ -95,6 +97,7 @@ def test_a_wrong_source_password_is_reported_once_not_queued(local_home, tmp_pat
     assert daemon.status().pending == ()
 
 
+@needs_aegis_fixture
 def test_files_not_matching_the_pattern_are_ignored(local_home, tmp_path: Path) -> None:
     home = local_home("laptop", extra=daemon_settings() + "\n" + source_table(tmp_path))
     for name in ("aegis-export-20261128.json", "notes-aegis-backup-1.json.tmp",
@@ -104,6 +107,7 @@ def test_files_not_matching_the_pattern_are_ignored(local_home, tmp_path: Path) 
     assert outcomes == []
 
 
+@needs_aegis_fixture
 def test_scan_once_queues_a_source_backup_from_the_cli(local_home, tmp_path: Path) -> None:
     home = local_home("laptop", extra=daemon_settings() + "\n" + source_table(tmp_path))
     shutil.copy(AEGIS, home.sync / "aegis-backup-20261128-100000.json")
@@ -112,3 +116,35 @@ def test_scan_once_queues_a_source_backup_from_the_cli(local_home, tmp_path: Pat
     pending = home.home.ok("pending", "--json").stdout
     assert '"device": "aegis"' in pending
     assert '"new": 7' in pending
+
+
+def test_the_queue_keeps_a_plain_source_backup_sealed_and_approves_without_it(
+    local_home, tmp_path: Path
+) -> None:
+    """A plain (unencrypted) Aegis backup is queued as a copy sealed with our passphrase: no
+    plaintext secret in the state dir, and approval needs neither the original file nor the
+    app's password any more."""
+    table = source_table(tmp_path).replace('format = "aegis"', 'format = "auto"')
+    home = local_home("laptop", extra=daemon_settings() + "\n" + table)
+    codes = [Account.create(secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", issuer="GitHub",
+                            account="mason"),
+             Account.create(secret="GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", issuer="Amazon",
+                            account="mason")]  # fmt: skip
+    original = drop(aegis.plain(codes), home.sync, "aegis-backup-20261128-100000.json")
+    svc = home.service()
+    assert svc.consider(original).kind == "queued"
+
+    inbox = home.path / "state" / "inbox"
+    for path in inbox.iterdir():
+        content = path.read_bytes()
+        for account in codes:
+            assert account.secret.encode() not in content, path.name
+            assert account.issuer.encode() not in content, path.name
+    [view] = svc.pending()
+    assert (inbox / view.entry.copy).read_bytes().startswith(b"otpsync-backup v1\n")
+
+    original.unlink()
+    (tmp_path / "aegis-password").unlink()
+    approved = home.service().approve(view.entry.id)
+    assert sorted(a.label for a in approved.added) == ["Amazon — mason", "GitHub — mason"]
+    assert home.service().pending() == []
