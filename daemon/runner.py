@@ -307,9 +307,7 @@ class Daemon:
             if result.exported:
                 self._after_export(result.exported)
             self._refresh(vault_changed=True)
-            n = len(result.added)
-            self._emit("merged", f"Merged {n} new code{'s' if n != 1 else ''} from"
-                       f" {result.entry.device}", result)  # fmt: skip
+            self._emit("merged", merged_message(result), result)
             return result
 
         return self.submit(run)
@@ -559,6 +557,18 @@ def _wake() -> None:
 
 def _labels(accounts: Any) -> tuple[CodeLabel, ...]:
     return tuple(CodeLabel(a.id, a.issuer, a.account, a.type) for a in accounts)
+
+
+def merged_message(result: Approved, shown: int = 3) -> str:
+    """ "Merged 2 new codes from phone: GitHub — alice, Google — bob" (labels, never codes)."""
+    n = len(result.added)
+    text = f"Merged {n} new code{'s' if n != 1 else ''} from {result.entry.device}"
+    labels = [a.label for a in result.added[:shown]]
+    if n > shown:
+        labels.append(f"{n - shown} more")
+    if result.updated:
+        text += f" ({len(result.updated)} updated)"
+    return f"{text}: {', '.join(labels)}" if labels else text
 
 
 def describe_next(moment: datetime | None) -> str:

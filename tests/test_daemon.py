@@ -17,9 +17,10 @@ from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 
 from daemon.core.filenames import NAME_RE
 from daemon.errors import PassphraseUnavailable
+from daemon.inbox import PendingEntry
 from daemon.paths import Paths
-from daemon.runner import LOCKED_PROBLEM, Daemon
-from daemon.service import PendingView, Service
+from daemon.runner import LOCKED_PROBLEM, Daemon, merged_message
+from daemon.service import Approved, PendingView, Service
 from daemon.state import read_json
 from tests.daemon_support import (
     CONFLICT_NAMES,
@@ -325,7 +326,7 @@ def test_a_pending_entry_survives_a_restart_and_approves_without_the_original(
     assert done.exported is not None
     assert done.exported.path.exists()
     (merged,) = events.wait("merged")
-    assert merged.message == "Merged 2 new codes from phone"
+    assert merged.message == (f"Merged 2 new codes from phone: {code(1).label}, {code(2).label}")
     assert sorted(a.issuer for a in me.service().vault().accounts) == ["Service1", "Service2"]
     assert daemon.status().pending == ()
     assert pending(me) == []
@@ -662,3 +663,17 @@ def test_a_daemon_stops_cleanly_while_waiting_for_the_passphrase(
     wait_for(lambda: daemon.status().paused, 5, "the pause")
     daemon.stop()
     assert not (me.path / "state" / "daemon.pid").exists()
+
+
+def test_the_merged_message_names_a_few_codes_and_counts_the_rest() -> None:
+    entry = PendingEntry("e1", "phone", "d1", "2026-11-28T10:00:00Z", "f", "c", "h", "q")
+    five = tuple(code(n) for n in range(1, 6))
+    many = merged_message(Approved(entry, five, (code(9),), None, None))
+    assert many == (
+        f"Merged 5 new codes from phone (1 updated): {code(1).label}, {code(2).label},"
+        f" {code(3).label}, 2 more"
+    )
+    assert all(c.secret not in many for c in five)
+    assert merged_message(Approved(entry, (), (code(9),), None, None)) == (
+        "Merged 0 new codes from phone (1 updated)"
+    )

@@ -45,6 +45,7 @@ from tray.menu import GROUP_ABOVE, Menu, MenuItem, build_menu
 
 # The phone's backup in the exact-text tests was written at this moment (its sealed header).
 PHONE_BACKUP_AT = datetime(2026, 11, 28, 10, 2, tzinfo=UTC)
+MERGED = "Merged 3 new codes from phone: GitHub — alice, Google — alice@gmail.com, Dropbox — alice"
 
 
 @pytest.fixture(autouse=True)
@@ -489,7 +490,7 @@ def test_approve_merge_from_the_menu_changes_the_vault(running: Running) -> None
     approve = item(running.icon.menu, "Pending imports (1)", "From phone", "Approve merge")
     approve(running.icon)  # what pystray does on a click
     merged = running.events.wait("merged")
-    assert merged.message == "Merged 3 new codes from phone"
+    assert merged.message == MERGED
     vault = listed(running.laptop)  # the installed CLI reads the real vault
     merged_codes = (("GitHub", "alice"), ("Google", "alice@gmail.com"), ("Dropbox", "alice"))
     for issuer, account in merged_codes:
@@ -500,7 +501,7 @@ def test_approve_merge_from_the_menu_changes_the_vault(running: Running) -> None
     assert codes is not None
     assert len(texts(codes)) == 5
     assert running.icon.icon is render(IconState())
-    assert "Merged 3 new codes from phone" in running.icon.notifications
+    assert MERGED in running.icon.notifications
     assert running.daemon.status().pending == ()
 
 
