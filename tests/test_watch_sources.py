@@ -16,6 +16,7 @@ import pytest
 from daemon import importers
 from daemon.core.accounts import Account
 from daemon.exporters import aegis
+from daemon.intake import source_device_id
 from tests.conftest import FIXTURES
 from tests.daemon_support import Recorder, daemon_settings
 
@@ -148,3 +149,21 @@ def test_the_queue_keeps_a_plain_source_backup_sealed_and_approves_without_it(
     approved = home.service().approve(view.entry.id)
     assert sorted(a.label for a in approved.added) == ["Amazon — mason", "GitHub — mason"]
     assert home.service().pending() == []
+
+
+def test_an_entry_queued_as_the_raw_file_by_an_earlier_version_still_approves(
+    local_home, tmp_path: Path
+) -> None:
+    home = local_home("laptop", extra=daemon_settings() + "\n" + source_table(tmp_path))
+    account = Account.create(secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", issuer="GitHub",
+                             account="mason")  # fmt: skip
+    svc = home.service()
+    entry, _ = svc.inbox.put(
+        device="aegis", device_id=source_device_id(svc.config.watch.sources[0]),
+        created="2026-11-28T10:00:00Z", file=str(home.sync / "aegis-backup-1.json"),
+        sha256="0" * 64, queued="2026-11-28T10:00:01Z", data=aegis.plain([account]),
+        source="aegis",
+    )  # fmt: skip
+    assert entry is not None
+    approved = home.service().approve(entry.id)
+    assert [a.label for a in approved.added] == ["GitHub — mason"]
