@@ -157,7 +157,8 @@ class Daemon:
             self._release()
             raise
         log.info(
-            "started: device %s, sync folder %s, watch %s",
+            "started%s: device %s, sync folder %s, watch %s",
+            " (waiting for the passphrase)" if self._locked else "",
             self.cfg.device, self.cfg.sync_folder, self.cfg.watch.mode,
         )  # fmt: skip
 
