@@ -8,7 +8,6 @@ real ``Daemon``. Only the routing test uses a recording actions object.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -20,10 +19,10 @@ import pytest
 
 from daemon.core.accounts import Account
 from daemon.core.filenames import backup_name
-from daemon.runner import LOCKED_PROBLEM, Daemon, DaemonStatus, Event
+from daemon.runner import LOCKED_PROBLEM, Daemon, DaemonStatus
 from daemon.service import Service
 from tests.conftest import Home
-from tests.daemon_support import wait_for
+from tests.daemon_support import Recorder, wait_for
 from tests.tray.support import (
     LAPTOP_CODES,
     PHONE_CODES,
@@ -422,30 +421,11 @@ def test_every_item_calls_its_action(world: World) -> None:
 # --- approving and rejecting through the menu, on a real daemon --------------------------------
 
 
-class Events:
-    """A daemon listener that lets a test wait for an event kind."""
-
-    def __init__(self) -> None:
-        self.seen: list[Event] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: Event) -> None:
-        with self._cond:
-            self.seen.append(event)
-            self._cond.notify_all()
-
-    def wait(self, kind: str, timeout: float = 10.0) -> Event:
-        with self._cond:
-            ok = self._cond.wait_for(lambda: any(e.kind == kind for e in self.seen), timeout)
-            assert ok, f"no {kind!r} event within {timeout} s: {[e.kind for e in self.seen]}"
-            return next(e for e in self.seen if e.kind == kind)
-
-
 @dataclass
 class Running:
     app: TrayApp
     daemon: Daemon
-    events: Events
+    events: Recorder
     laptop: Home
     phone: Home
 
@@ -461,7 +441,7 @@ def running(clone_home: Callable[..., Home], tmp_path: Path) -> Iterator[Running
     laptop = clone_home("laptop", LAPTOP_CODES)
     phone = clone_home("phone", PHONE_CODES)
     daemon = Daemon(service(laptop))
-    events = Events()
+    events = Recorder()
     daemon.add_listener(events)
     app = TrayApp(daemon, standin_pystray(), Clipboard(30))
     daemon.start()
@@ -489,7 +469,7 @@ def test_approve_merge_from_the_menu_changes_the_vault(running: Running) -> None
     assert "GitHub" not in listed(running.laptop)
     approve = item(running.icon.menu, "Pending imports (1)", "From phone", "Approve merge")
     approve(running.icon)  # what pystray does on a click
-    merged = running.events.wait("merged")
+    (merged,) = running.events.wait("merged")
     assert merged.message == MERGED
     vault = listed(running.laptop)  # the installed CLI reads the real vault
     merged_codes = (("GitHub", "alice"), ("Google", "alice@gmail.com"), ("Dropbox", "alice"))
