@@ -192,8 +192,7 @@ class Daemon:
             return
         log.info("the passphrase is available; starting backups and the watcher")
         self._locked = False
-        self._set_status(locked=False)
-        self._set_problem(None)
+        self._set_status(locked=False, problem=None)  # listeners hear it from _refresh
         self.service.state.update_status(last_error=None)
         self._begin(vault)
         self._refresh(vault_changed=True)
@@ -345,12 +344,11 @@ class Daemon:
 
         def run() -> None:
             self._paused = paused
-            if not self._scheduler.running:
-                pass  # waiting for the passphrase: _begin pauses what it starts
-            elif paused:
-                self._scheduler.pause()
-            else:
-                self._scheduler.resume()
+            if self._scheduler.running:  # not while waiting for the passphrase: see _begin
+                if paused:
+                    self._scheduler.pause()
+                else:
+                    self._scheduler.resume()
                 self._next_rescan = 0.0
                 self._export_due = time.monotonic()
             self.service.state.update_status(paused=paused)
