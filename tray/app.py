@@ -23,7 +23,7 @@ from daemon.errors import OtpsyncError
 from daemon.runner import Daemon, Event
 from tray.clipboard import Clipboard
 from tray.icon import IconState, render
-from tray.menu import UNDO_LABELS, build_menu
+from tray.menu import build_menu, undo_label
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class TrayApp:
 
     def undo(self) -> None:
         def undone(result: Any) -> None:
-            what = UNDO_LABELS.get(result[0].reason, "Undo last change").removeprefix("Undo ")
+            what = undo_label(result[0].reason).removeprefix("Undo ")
             self.notify(f"Undone: the {what}")
 
         self._after(self.daemon.undo(), undone)

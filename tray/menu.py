@@ -117,12 +117,16 @@ UNDO_LABELS = {
 }
 
 
+def undo_label(reason: str) -> str:
+    """ "Undo last import": what undoing a snapshot taken for ``reason`` steps back over."""
+    return UNDO_LABELS.get(reason, "Undo last change")
+
+
 def undo_item(last_change: str | None, actions: TrayActions) -> MenuItem:
     """Names what it undoes, so "Undo" never surprises; disabled with nothing to undo."""
     if last_change is None:
         return MenuItem("Nothing to undo", None, enabled=False)
-    label = UNDO_LABELS.get(last_change, "Undo last change")
-    return MenuItem(label, _click(actions.undo))
+    return MenuItem(undo_label(last_change), _click(actions.undo))
 
 
 def build_menu(
