@@ -1,0 +1,178 @@
+"""The codes themselves: `add`, `list`, `code`, `remove`, `undo`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from daemon.cli.common import count, interactive, log, stdin_line, table
+from daemon.core import otpauth
+from daemon.core.accounts import RECOMMENDED_SECRET_BITS, Account
+from daemon.errors import OtpsyncError, UsageError
+from daemon.service import Service
+
+
+def _account_from_args(args: argparse.Namespace) -> Account:
+    flags = ("issuer", "account", "secret", "algorithm", "digits", "period", "counter")
+    if args.uri is not None:
+        given = [f"--{f}" for f in flags if getattr(args, f) is not None]
+        if args.type is not None:
+            given.append("--type")
+        if given:
+            raise UsageError(f"give either a URI or {', '.join(given)}, not both")
+        uri = stdin_line("an otpauth:// URI") if args.uri == "-" else args.uri
+        return otpauth.parse_uri(uri)
+    secret = args.secret
+    if secret is None or secret == "-":
+        if interactive() and secret is None:
+            import getpass
+
+            secret = getpass.getpass("Secret (base32, input hidden): ")
+        else:
+            secret = stdin_line("the secret")
+    if not (args.issuer or args.account):
+        raise UsageError("add needs a URI, or --issuer and/or --account with the secret")
+    return Account.create(
+        type=args.type or "totp",
+        secret=secret,
+        issuer=args.issuer or "",
+        account=args.account or "",
+        algorithm=args.algorithm or "SHA1",
+        digits=args.digits,
+        period=args.period if args.period is not None else 30,
+        counter=args.counter if args.counter is not None else 0,
+    )
+
+
+def cmd_add(svc: Service, args: argparse.Namespace) -> int:
+    account = _account_from_args(args)
+    svc.add(account)
+    if account.secret_bits < RECOMMENDED_SECRET_BITS:
+        log.warning(
+            "the secret is %d bits; RFC 4226 asks for at least %d (the service chose it; the"
+            " codes work)",
+            account.secret_bits,
+            RECOMMENDED_SECRET_BITS,
+        )
+    print(f"Added {account.label} ({account.type}, id {account.id[:8]}).")
+    return 0
+
+
+def _account_json(a: Account) -> dict[str, object]:
+    return {
+        "id": a.id,
+        "type": a.type,
+        "issuer": a.issuer,
+        "account": a.account,
+        "algorithm": a.algorithm,
+        "digits": a.digits,
+        "period": a.period,
+        "counter": a.counter,
+    }
+
+
+def cmd_list(svc: Service, args: argparse.Namespace) -> int:
+    accounts = svc.vault().accounts
+    if args.json:
+        print(json.dumps([_account_json(a) for a in accounts], ensure_ascii=False))
+        return 0
+    if not accounts:
+        print("No codes yet. Add one with `otpsync add`.", file=sys.stderr)
+        return 0
+    table(
+        [["ID", "TYPE", "ISSUER", "ACCOUNT"]]
+        + [[a.id[:8], a.type, a.issuer or "-", a.account or "-"] for a in accounts]
+    )
+    return 0
+
+
+def cmd_code(svc: Service, args: argparse.Namespace) -> int:
+    if args.next:
+        if not args.query:
+            raise UsageError("--next needs the id of an HOTP code")
+        svc.advance(args.query)
+        query: str | None = None
+        shown = [(a, c) for a, c in svc.codes() if a.id.startswith(args.query.lower())]
+    else:
+        query = args.query
+        shown = svc.codes(query)
+    if query and not shown:
+        raise OtpsyncError(f"no code matches {query!r} (see `otpsync list`)")
+    if args.json:
+        out = [
+            {
+                "id": a.id,
+                "issuer": a.issuer,
+                "account": a.account,
+                "code": c.code,
+                "remaining": c.remaining,
+            }
+            for a, c in shown
+        ]
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    if not shown:
+        print("No codes yet. Add one with `otpsync add`.", file=sys.stderr)
+        return 0
+    table(
+        [
+            [c.code, a.label, f"{c.remaining} s" if c.remaining is not None else f"#{a.counter}"]
+            for a, c in shown
+        ]
+    )
+    return 0
+
+
+def cmd_remove(svc: Service, args: argparse.Namespace) -> int:
+    removed = svc.remove(args.id)
+    print(f"Removed {removed.label}. `otpsync undo` brings it back.")
+    return 0
+
+
+def cmd_undo(svc: Service, args: argparse.Namespace) -> int:
+    snap, before, after = svc.undo()
+    was = {a.id for a in before.accounts}
+    now = {a.id for a in after.accounts}
+    print(
+        f"Restored the vault from before `{snap.reason}` at {snap.taken:%Y-%m-%d %H:%M:%S} UTC:"
+        f" {count(len(now - was), 'code')} back, {count(len(was - now), 'code')} gone."
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser(
+        "add",
+        help="add a code from an otpauth:// URI or its parameters",
+        description="Add a code. Secrets on the command line end up in your"
+        " shell history: prefer `otpsync add -` (URI on stdin) or leaving out"
+        " --secret (asked for, hidden).",
+    )
+    s.add_argument("uri", nargs="?", help="otpauth://… URI, or - to read it from stdin")
+    s.add_argument("--issuer")
+    s.add_argument("--account")
+    s.add_argument("--secret", help="base32 secret, or - to read it from stdin")
+    s.add_argument("--type", choices=["totp", "hotp", "steam"])
+    s.add_argument("--algorithm", choices=["SHA1", "SHA256", "SHA512"], type=str.upper)
+    s.add_argument("--digits", type=int)
+    s.add_argument("--period", type=int)
+    s.add_argument("--counter", type=int)
+    s.set_defaults(func=cmd_add)
+
+    s = sub.add_parser("list", help="list the codes (no secrets)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("code", help="show current codes")
+    s.add_argument("query", nargs="?", help="issuer/account text or id prefix")
+    s.add_argument("--next", action="store_true", help="advance an HOTP code to its next value")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_code)
+
+    s = sub.add_parser("remove", help="remove a code (undo brings it back)")
+    s.add_argument("id", help="the code's id, or a unique prefix of 4+ characters")
+    s.set_defaults(func=cmd_remove)
+
+    s = sub.add_parser("undo", help="restore the vault from before the last change")
+    s.set_defaults(func=cmd_undo)

@@ -1,0 +1,102 @@
+"""The pending-import queue: `pending`, `approve`, `reject`, `scan`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from daemon.cli.common import count, describe, log
+from daemon.errors import UsageError
+from daemon.service import PendingView, Service
+
+
+def _pending_line(view: PendingView) -> str:
+    counts = view.plan.counts()
+    extra = f", {counts['updated']} updated" if counts["updated"] else ""
+    return (
+        f"{view.entry.id}  from {view.entry.device} · {count(counts['new'], 'new code')}"
+        f"{extra} · {view.entry.created.replace('T', ' ').removesuffix('Z')} UTC"
+    )
+
+
+def cmd_pending(svc: Service, args: argparse.Namespace) -> int:
+    views = svc.pending()
+    if args.json:
+        print(json.dumps([v.to_json() for v in views], ensure_ascii=False))
+        return 0
+    if not views:
+        print("No pending imports.", file=sys.stderr)
+    for view in views:
+        print(_pending_line(view))
+        for change in view.offered():
+            print(describe(change))
+    return 0
+
+
+def _chosen(svc: Service, args: argparse.Namespace) -> list[str]:
+    if args.all == bool(args.id):
+        raise UsageError("give a pending import's ID or --all (see `otpsync pending`)")
+    if args.all:
+        return [v.entry.id for v in svc.pending()]
+    return [args.id]
+
+
+def cmd_approve(svc: Service, args: argparse.Namespace) -> int:
+    ids = _chosen(svc, args)
+    if not ids:
+        print("No pending imports.", file=sys.stderr)
+    for entry_id in ids:
+        done = svc.approve(entry_id)
+        print(
+            f"Merged from {done.entry.device}: {count(len(done.added), 'new code')},"
+            f" {len(done.updated)} updated."
+        )
+        for account in done.added:
+            print(f"  + {account.label}")
+        for account in done.updated:
+            print(f"  ~ {account.label}")
+        if done.export_error:
+            log.warning("merged, but the backup after it failed: %s", done.export_error)
+    return 0
+
+
+def cmd_reject(svc: Service, args: argparse.Namespace) -> int:
+    ids = _chosen(svc, args)
+    if not ids:
+        print("No pending imports.", file=sys.stderr)
+    for entry_id in ids:
+        view = svc.reject(entry_id)
+        print(
+            f"Rejected the backup from {view.entry.device}; its"
+            f" {count(len(view.offered()), 'code')} will not be offered again by it."
+        )
+    return 0
+
+
+def cmd_scan(svc: Service, args: argparse.Namespace) -> int:
+    outcomes = svc.scan_once()
+    queued = [o for o in outcomes if o.kind == "queued"]
+    for o in outcomes:
+        if o.kind in ("damaged", "wrong-passphrase"):
+            log.warning("%s", o.message)
+    print(f"Looked at {count(len(outcomes), 'file')}; queued {len(queued)}.")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("pending", help="backups from your other devices waiting for approval")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_pending)
+
+    for name, func, what in (
+        ("approve", cmd_approve, "merge a pending import (snapshot first; undo reverts it)"),
+        ("reject", cmd_reject, "turn a pending import down; its codes are not offered again"),
+    ):
+        s = sub.add_parser(name, help=what)
+        s.add_argument("id", nargs="?", help="the pending import's id (see `otpsync pending`)")
+        s.add_argument("--all", action="store_true", help="every pending import")
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("scan", help="look through the sync folder once and queue new backups")
+    s.set_defaults(func=cmd_scan)
