@@ -21,12 +21,14 @@ from daemon import importers
 from daemon.config import WatchSource
 from daemon.core import backup_format, merge, payload
 from daemon.core.accounts import Account
+from daemon.core.backup_format import Header
 from daemon.core.merge import Change, MergePlan
 from daemon.core.payload import VaultData
 from daemon.errors import (
     BackupError,
     DamagedFile,
     FileMissing,
+    KdfBudgetSpent,
     KdfOutOfBounds,
     NotABackup,
     OtpsyncError,
@@ -61,7 +63,7 @@ class Outcome:
     """What looking at one file in the sync folder came to."""
 
     kind: str  # queued, superseded, nothing-new, own, seen, not-backup, retry, damaged,
-    #            wrong-passphrase
+    #            wrong-passphrase, forged, identity-clash, deferred (KDF budget)
     path: Path
     message: str = ""
     entry: PendingEntry | None = None
@@ -104,6 +106,23 @@ class Approved:
     updated: tuple[Account, ...]
     exported: Exported | None
     export_error: str | None
+
+
+def describe_claims(device: str, claims: dict[str, list[str]]) -> list[str]:
+    """One line per kind of file that claims this device's id but is not its own."""
+    lines = []
+    if forged := claims.get("forged"):
+        n = len(forged)
+        lines.append(
+            f"{n} file{'s' if n != 1 else ''} claim{'' if n != 1 else 's'} to come from"
+            f" {device} but it did not write {'them' if n != 1 else 'it'}"
+        )
+    if claims.get("identity-clash"):
+        lines.append(
+            f"another machine uses {device}'s identity: pruning stopped; run"
+            " `otpsync init --new-identity` on one of them"
+        )
+    return lines
 
 
 def source_device_id(source: WatchSource) -> str:
@@ -174,9 +193,11 @@ class Intake:
             else:
                 header = backup_format.read_header(data)
                 if header.device_id == vault.device_id:
-                    return settle("own")
+                    return settle(*self._own_claim(path, data, sha, header))
                 sender = header.device
                 offer = self._backup_offer(data)
+        except KdfBudgetSpent as exc:
+            return Outcome("deferred", path, str(exc.located(path)))
         except NotABackup:
             return settle("not-backup")
         except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired) as exc:
@@ -199,10 +220,66 @@ class Intake:
         return outcome
 
     def _backup_offer(self: Service, data: bytes) -> Offer:
-        header, raw = backup_format.open_sealed(data, self.store.keys)
-        incoming = payload.decode(raw, expect_device_id=header.device_id)
+        header, incoming = self._open_budgeted(data)
         created = header.created.strftime(_TIME)
         return Offer(header.device, header.device_id, created, incoming.accounts)
+
+    def _open_budgeted(self: Service, data: bytes) -> tuple[Header, VaultData]:
+        """Open a file from the folder with our passphrase, spending Argon2 only within the
+        KDF budget (daemon/kdf_budget.py). Raises KdfBudgetSpent when it must wait."""
+        budget = self.kdf_budget
+        budget.check(backup_format.read_header(data))
+        try:
+            header, raw = backup_format.open_sealed(data, self.store.keys)
+        except WrongPassphrase:
+            budget.failed(backup_format.read_header(data))
+            raise
+        budget.opened(header)
+        return header, payload.decode(raw, expect_device_id=header.device_id)
+
+    # --- files that claim to be this device's ---------------------------------------------
+
+    def _own_claim(
+        self: Service, path: Path, data: bytes, sha: str, header: Header
+    ) -> tuple[str, str]:
+        """(outcome kind, message) for a file whose header carries this device's id.
+
+        Only a file in the ledger is this device's own. Anything else that authenticates under
+        our passphrase with our id inside was written by another machine using this identity;
+        anything that does not is a forgery. Neither is ever counted, pruned or queued.
+        """
+        ledger = self.ledger
+        if ledger.has(path.name, sha):
+            return "own", ""
+        try:
+            _, opened = self._open_budgeted(data)
+        except KdfBudgetSpent:
+            raise
+        except BackupError:
+            opened = None
+        if opened is None or opened.device_id != header.device_id:
+            return "forged", (
+                f"{path} claims to come from {header.device}, but this device did not write it"
+                " (it does not open with this device's key): ignored, never pruned"
+            )
+        if not ledger.exists():  # a home from before the ledger: its own files, adopted
+            ledger.record(path.name, sha)
+            return "own", ""
+        return "identity-clash", (
+            f"{path} is sealed with your passphrase under this device's identity, but this"
+            " device did not write it: another machine uses the same identity (a copied"
+            " home?). Pruning stops until it is fixed: run `otpsync init --new-identity` on"
+            " one of the two machines"
+        )
+
+    def own_claims(self: Service) -> dict[str, list[str]]:
+        """Files still in the folder that claim this device's id but are not its own:
+        ``{"forged": [...], "identity-clash": [...]}`` (paths), from what was looked at."""
+        found: dict[str, list[str]] = {"forged": [], "identity-clash": []}
+        for kind, file in self.state.seen_of(tuple(found)):
+            if Path(file).exists():
+                found[kind].append(file)
+        return {kind: sorted(set(files)) for kind, files in found.items()}
 
     def _source_offer(self: Service, data: bytes, source: WatchSource, path: Path) -> Offer:
         """Another app's automatic backup: its importer, its own password, the file's mtime."""

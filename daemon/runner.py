@@ -30,6 +30,7 @@ from daemon.core.durations import format_duration
 from daemon.core.payload import VaultData
 from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable
 from daemon.fsutil import write_atomic
+from daemon.intake import describe_claims
 from daemon.service import Approved, Exported, Outcome, PendingView, Service
 from daemon.state import LastExport, now_text
 from daemon.watcher import NativeWatch, SettleTracker, scan, stamp_of
@@ -81,6 +82,7 @@ class DaemonStatus:
     locked: bool = False  # started without the passphrase; nothing runs until it comes
     problem: str | None = None  # ongoing: folder missing, export failing
     last_error: tuple[str, str] | None = None  # (time, message) of the latest error
+    claims: tuple[str, ...] = ()  # files claiming this device's id that it did not write
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -462,6 +464,12 @@ class Daemon:
                 self._emit("pending", f"Backup from {outcome.entry.device}: {what}", outcome)
         elif outcome.kind in ("damaged", "wrong-passphrase"):
             self._error(outcome.message)
+        elif outcome.kind in ("forged", "identity-clash"):
+            self._error(outcome.message)
+            self._refresh()
+        elif outcome.kind == "deferred":  # KDF budget spent: a later rescan tries it again
+            log.warning("%s", outcome.message)
+            self._tracker.forget(outcome.path)
         else:
             log.debug("%s: %s", outcome.path.name, outcome.kind)
 
@@ -500,14 +508,15 @@ class Daemon:
         problem = self.status().problem
         if problem and problem.startswith("export failed"):
             self._set_problem(None)
-        self._set_status(last_export=self.service.state.last_export())
+        self._refresh()
         self._emit("exported", f"Backed up {done.codes} codes to {done.path.name}", done)
 
     # --- status -----------------------------------------------------------------------------
 
     def _refresh(self, vault_changed: bool = False) -> None:
         pending = tuple(self.service.pending())
-        changes: dict[str, Any] = {"pending": pending,
+        claims = describe_claims(self.cfg.device, self.service.own_claims())
+        changes: dict[str, Any] = {"pending": pending, "claims": tuple(claims),
                                    "last_export": self.service.state.last_export()}  # fmt: skip
         if vault_changed:
             changes["codes"] = _labels(self.service.vault().accounts)

@@ -137,6 +137,26 @@ class StateFiles:
         entry = self._seen().get(sha256)
         return entry.get("outcome") if isinstance(entry, dict) else None
 
+    def seen_of(self, outcomes: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(outcome, file) of every file looked at whose outcome is one of ``outcomes``."""
+        return [
+            (str(e.get("outcome")), str(e.get("file")))
+            for e in self._seen().values()
+            if isinstance(e, dict) and e.get("outcome") in outcomes
+        ]
+
+    def forget_seen(self, outcomes: tuple[str, ...]) -> None:
+        """Look again at the files whose outcome was one of ``outcomes``."""
+        ensure_private_dir(self.dir)
+        with filelock.FileLock(self.dir / "seen.lock", timeout=15, mode=0o600):
+            seen = {
+                k: e
+                for k, e in self._seen().items()
+                if not (isinstance(e, dict) and e.get("outcome") in outcomes)
+            }
+            write_json(self.seen_file, seen, compact=True)
+            self._seen_cache = (file_stamp(self.seen_file), seen)
+
     def mark_seen(self, sha256: str, outcome: str, name: str) -> None:
         # Locked read-modify-write: the CLI (`scan`, `approve`) and the daemon both record.
         ensure_private_dir(self.dir)

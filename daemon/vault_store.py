@@ -120,6 +120,10 @@ class VaultStore:
             self._salt, self._salt_kdf = os.urandom(backup_format.SALT_BYTES), self.kdf
         return self._salt
 
+    def renew_salt(self) -> None:
+        """Seal everything from now on under a fresh KDF salt (a new identity)."""
+        self._salt = None
+
     def seal(self, vault: VaultData, *, kind: str, device: str, created: datetime) -> bytes:
         return backup_format.seal(
             payload.encode(vault),

@@ -168,6 +168,11 @@ class SettleTracker:
             attempts = done[1] + 1 if stamp == done[0] else 0
             self._waiting[path] = _Watch(stamp, now, attempts)
 
+    def forget(self, path: Path) -> None:
+        """Look at ``path`` again on the next rescan, though it did not change."""
+        with self._lock:
+            self._done.pop(path, None)
+
     def next_deadline(self) -> float | None:
         with self._lock:
             if not self._waiting:

@@ -49,7 +49,9 @@ class TrayApp:
     def icon_state(self) -> IconState:
         status = self.daemon.status()
         return IconState(
-            pending=len(status.pending), paused=status.paused, error=bool(status.problem)
+            pending=len(status.pending),
+            paused=status.paused,
+            error=bool(status.problem or status.claims),
         )
 
     def _menu(self) -> Any:

@@ -140,6 +140,7 @@ def build_menu(
     items: list[MenuItem] = [MenuItem(header_text(status, now), None, enabled=False)]
     if status.problem:
         items.append(MenuItem(f"⚠ {status.problem}", None, enabled=False))
+    items += [MenuItem(f"⚠ {line}", None, enabled=False) for line in status.claims]
     if status.locked:
         items.append(MenuItem("Try the passphrase again", _click(actions.unlock)))
     items.append(Menu.SEPARATOR)

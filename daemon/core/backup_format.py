@@ -165,6 +165,10 @@ class MasterKeys:
         self._max = max_entries
         self.kdf_runs = 0
 
+    def has(self, salt: bytes, params: KdfParams) -> bool:
+        """Whether the key for (salt, params) is cached: opening costs no Argon2 run."""
+        return (salt, params) in self._cache
+
     def master_key(self, salt: bytes, params: KdfParams) -> bytes:
         params.check()
         key = (salt, params)
