@@ -45,12 +45,12 @@ def own_backups(folder: Path, ledger: Ledger) -> list[Path]:
             gone.append(entry.name)
             continue
         try:
-            created = backup_format.read_header(data).created
+            header = backup_format.read_header(data)
         except BackupError:
             gone.append(entry.name)
             continue
-        mtime = path.stat().st_mtime_ns
-        found.append(((entry.seq, created, _collision_number(entry.name), mtime), path))
+        order = (header.seq, header.created, _collision_number(entry.name), path.stat().st_mtime_ns)
+        found.append((order, path))
     ledger.forget(gone)
     found.sort(key=lambda item: (item[0], item[1].name), reverse=True)
     return [path for _, path in found]
@@ -88,3 +88,17 @@ def read_folder_file(path: Path) -> bytes:
         if not stat.S_ISREG(st.st_mode) or st.st_size > backup_format.MAX_FILE_BYTES:
             raise OSError(f"{path.name} is not a backup-sized regular file")
         return f.read(backup_format.MAX_FILE_BYTES + 1)
+
+
+def read_folder_prefix(path: Path, size: int = 16 * 1024) -> bytes:
+    """The first ``size`` bytes of a regular file (b"" for anything else): enough for a
+    header's claims, without reading a whole file that may be large."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return b""
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        return f.read(size)

@@ -35,6 +35,13 @@ class PendingEntry:
     sha256: str
     queued: str
     source: str = ""  # a configured [[watch.sources]] name; "" for otpsync's own backups
+    seq: int = 0  # the backup's sequence number (0: none, a v1 file or another app's)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Which of two backups of one device is newer: the sequence number, then (for files
+        without one) the creation time."""
+        return self.seq, self.created
 
 
 class Inbox:
@@ -84,24 +91,26 @@ class Inbox:
     def put(
         self, *, device: str, device_id: str, created: str, file: str, sha256: str,
         queued: str, data: bytes, wins_tie: Callable[[PendingEntry], bool] = lambda _e: False,
-        source: str = "",
+        source: str = "", seq: int = 0,
     ) -> tuple[PendingEntry | None, PendingEntry | None]:  # fmt: skip
         """Queue a backup: (new entry or None if a newer one is queued, replaced entry).
 
-        Header times have one-second resolution, and a device can write two backups within
-        one second; on a tie ``wins_tie(queued entry)`` decides (its copy is still there).
+        Newer is a higher sequence number, then (files without one) a later header time,
+        which has one-second resolution; on a tie ``wins_tie(queued entry)`` decides (its
+        copy is still there).
         """
         with self.locked():
             entries = self.entries()
             same = [e for e in entries if e.device_id == device_id]
+            order = (seq, created)
             if same and (
-                same[0].created > created or (same[0].created == created and not wins_tie(same[0]))
+                same[0].order > order or (same[0].order == order and not wins_tie(same[0]))
             ):
                 return None, None
             entry_id = secrets.token_hex(4)
             copy = f"{entry_id}.4otp.txt"  # always sealed in our format (see Intake._queue)
             entry = PendingEntry(entry_id, device, device_id, created, file, copy, sha256,
-                                 queued, source)  # fmt: skip
+                                 queued, source, seq)  # fmt: skip
             write_atomic(self.dir / entry.copy, data)
             self._save([e for e in entries if e.device_id != device_id] + [entry])
             for old in same:

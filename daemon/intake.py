@@ -37,6 +37,7 @@ from daemon.errors import (
     UnsupportedVersion,
     WrongPassphrase,
 )
+from daemon.exporter import read_folder_prefix
 from daemon.inbox import PendingEntry
 from daemon.passphrase import source_password
 from daemon.state import file_stamp, now_text
@@ -56,6 +57,7 @@ class Offer:
     device_id: str
     created: str  # ISO 8601 UTC, to the second
     accounts: tuple[Account, ...]
+    seq: int = 0  # the device's sequence number (0: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,9 @@ class Intake:
 
     # (vault file stamp, vault) of the last look at an incoming file; see _vault_now.
     _vault_seen: tuple[tuple[int, int, int], VaultData] | None = None
+    # What each queued copy offers, by its content hash: the tray's refresh after every
+    # queued file would otherwise decrypt every queued copy again.
+    _entry_offers: dict[str, Offer]
 
     def _vault_now(self: Service) -> VaultData:
         """The vault, decrypted again only when its file changed (size, mtime, inode): a
@@ -195,6 +200,8 @@ class Intake:
                 if header.device_id == vault.device_id:
                     return settle(*self._own_claim(path, data, sha, header))
                 sender = header.device
+                if self._superseded(header):
+                    return settle("superseded")
                 offer = self._backup_offer(data)
         except KdfBudgetSpent as exc:
             return Outcome("deferred", path, str(exc.located(path)))
@@ -222,7 +229,9 @@ class Intake:
     def _backup_offer(self: Service, data: bytes) -> Offer:
         header, incoming = self._open_budgeted(data)
         created = header.created.strftime(_TIME)
-        return Offer(header.device, header.device_id, created, incoming.accounts)
+        codes = incoming.accounts
+        self.state.device_seen(header.device_id, header.device, header.seq, created, len(codes))
+        return Offer(header.device, header.device_id, created, codes, header.seq)
 
     def _open_budgeted(self: Service, data: bytes) -> tuple[Header, VaultData]:
         """Open a file from the folder with our passphrase, spending Argon2 only within the
@@ -236,6 +245,26 @@ class Intake:
             raise
         budget.opened(header)
         return header, payload.decode(raw, expect_device_id=header.device_id)
+
+    def _superseded(self: Service, header: Header) -> bool:
+        """A backup older than one of its device's already opened: nothing it could offer
+        counts (the newer one carries the device's codes *and* its removals). Judged on the
+        header's claim before spending anything: a file that lies low only skips itself."""
+        known = self.state.devices().get(header.device_id)
+        return known is not None and header.seq < int(known.get("seq", 0))
+
+    def consider_all(self: Service, paths: list[tuple[Path, bool]]) -> list[Outcome]:
+        """``consider`` for many files, each device's newest first (by the sequence number
+        its header claims): once that one opened, its older backups are superseded without
+        being decrypted, so a start-up scan costs one decryption per device, not per file."""
+
+        def newest_first(item: tuple[Path, bool]) -> tuple[str, int, str]:
+            claim = backup_format.peek_order(read_folder_prefix(item[0]))
+            return claim or ("", 0, "")
+
+        ordered = sorted(paths, key=newest_first, reverse=True)
+        with self.state.batched_seen():
+            return [self.consider(path, final=final) for path, final in ordered]
 
     # --- files that claim to be this device's ---------------------------------------------
 
@@ -316,7 +345,7 @@ class Intake:
         times the one offering something the other does not wins.
         """
         queued = self.inbox.queued_from(offer.device_id)
-        if queued is not None and queued.created > offer.created:
+        if queued is not None and queued.order > (offer.seq, offer.created):
             return Outcome("superseded", path)  # (put checks again, under the lock)
         offer_keys = _offer_keys(plan)
         queued_offer = self._offer_of(queued, vault) if queued else set()
@@ -329,10 +358,12 @@ class Intake:
             device=offer.device, device_id=offer.device_id, created=offer.created,
             file=str(path), sha256=sha, queued=now_text(), wins_tie=wins_tie,
             data=data if source is None else self._sealed_copy(offer),
-            source=source.name if source else "",
+            source=source.name if source else "", seq=offer.seq,
         )  # fmt: skip
         if entry is None:
             return Outcome("superseded", path)
+        if source is None:  # the copy is these very bytes: no need to decrypt them again
+            self._entry_offers[sha] = offer
         renotify = replaced is None or queued is None or replaced.id != queued.id
         return Outcome("queued", path, entry=entry, plan=plan,
                        renotify=renotify or offer_keys != queued_offer)  # fmt: skip
@@ -343,7 +374,9 @@ class Intake:
         its own password may come from a command that asks the person each time."""
         created = datetime.strptime(offer.created, _TIME).replace(tzinfo=UTC)
         vault = VaultData(offer.device_id, offer.device, created, offer.accounts)
-        return self.store.seal(vault, kind="backup", device=offer.device, created=created)
+        return self.store.seal(
+            vault, kind="backup", device=offer.device, created=created, seq=offer.seq
+        )
 
     # --- the queue ------------------------------------------------------------------------------
 
@@ -356,6 +389,16 @@ class Intake:
             raise FileMissing(
                 f"pending import {entry.id}: its copy is gone ({exc.strerror})"
             ) from None
+        digest = hashlib.sha256(data).hexdigest()
+        if (cached := self._entry_offers.get(digest)) is not None:
+            return cached
+        offer = self._open_copy(entry, copy, data)
+        if len(self._entry_offers) >= 256:
+            self._entry_offers.clear()
+        self._entry_offers[digest] = offer
+        return offer
+
+    def _open_copy(self: Service, entry: PendingEntry, copy: Path, data: bytes) -> Offer:
         try:
             if entry.source and not data.startswith(backup_format.MAGIC_BYTES):
                 # queued before copies were re-sealed: the other app's file as it came
@@ -450,4 +493,5 @@ class Intake:
         if not folder.is_dir():
             raise FileMissing(f"sync folder {folder} does not exist")
         patterns = tuple(s.pattern for s in self.config.watch.sources)
-        return [self.consider(p) for p in scan(folder, self.config.watch.recursive, patterns)]
+        found = scan(folder, self.config.watch.recursive, patterns)
+        return self.consider_all([(p, True) for p in found])

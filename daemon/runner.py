@@ -422,8 +422,8 @@ class Daemon:
             )  # fmt: skip
             self._next_rescan = now + interval
             self._rescan(now)
-        for path, last in self._tracker.due(time.monotonic()):
-            self._handle(self.service.consider(path, final=last))
+        for outcome in self.service.consider_all(self._tracker.due(time.monotonic())):
+            self._handle(outcome)
         if self._export_due is not None and time.monotonic() >= self._export_due:
             self._export_due = None
             self._scheduled_export(changed_only=True)

@@ -98,6 +98,7 @@ class Service(Intake):
         self._keys: MasterKeys | None = None
         self._store: VaultStore | None = None
         self._budget: KdfBudget | None = None
+        self._entry_offers = {}
         self.state = StateFiles(paths.state_dir)
         self.inbox = Inbox(paths.state_dir)
 
@@ -461,7 +462,7 @@ class Service(Intake):
         path = self._write_export(out or cfg.sync_folder, data, filenames.backup_name, now)
         pruned: tuple[Path, ...] = ()
         if into_folder:
-            self.ledger.record(path.name, hashlib.sha256(data).hexdigest())
+            self.ledger.record(path.name, hashlib.sha256(data).hexdigest(), self.store.seq)
         if out is None and record:
             self.state.record_export(path, content_fingerprint(vault))
             claims = self._classify_claims(vault.device_id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +81,7 @@ class StateFiles:
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir
         self._seen_cache: tuple[tuple[int, int, int] | None, dict[str, Any]] | None = None
+        self._batch: dict[str, dict[str, str]] | None = None
 
     @property
     def status_file(self) -> Path:
@@ -118,6 +121,33 @@ class StateFiles:
         doc.update(changes)
         write_json(self.status_file, doc)
 
+    # --- other devices, as their authenticated backups showed them -------------------------
+
+    @property
+    def devices_file(self) -> Path:
+        return self.dir / "devices.json"
+
+    def devices(self) -> dict[str, dict[str, Any]]:
+        """device id → {"name", "seq" (highest opened), "created", "codes"}."""
+        doc = read_json(self.devices_file, {})
+        return (
+            {k: v for k, v in doc.items() if isinstance(v, dict)} if isinstance(doc, dict) else {}
+        )
+
+    def device_seen(self, device_id: str, name: str, seq: int, created: str, codes: int) -> None:
+        """Record an opened backup of a device, if it is its newest yet (by seq, then time)."""
+        ensure_private_dir(self.dir)
+        with filelock.FileLock(self.dir / "devices.lock", timeout=15, mode=0o600):
+            devices = self.devices()
+            known = devices.get(device_id)
+            if known is not None and (int(known.get("seq", 0)), str(known.get("created", ""))) >= (
+                seq,
+                created,
+            ):
+                return
+            devices[device_id] = {"name": name, "seq": seq, "created": created, "codes": codes}
+            write_json(self.devices_file, devices)
+
     # --- files already looked at, by content hash --------------------------------------------
 
     @property
@@ -134,8 +164,23 @@ class StateFiles:
         return self._seen_cache[1]
 
     def seen(self, sha256: str) -> str | None:
-        entry = self._seen().get(sha256)
+        entry = (self._batch or {}).get(sha256) or self._seen().get(sha256)
         return entry.get("outcome") if isinstance(entry, dict) else None
+
+    @contextmanager
+    def batched_seen(self) -> Iterator[None]:
+        """Marks made inside are written once, at the end: a scan of 500 files rewrites
+        seen.json once, not 500 times (a crash before the end only means a second look)."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = {}
+        try:
+            yield
+        finally:
+            batch, self._batch = self._batch, None
+            if batch:
+                self._write_marks(batch)
 
     def seen_of(self, outcomes: tuple[str, ...]) -> list[tuple[str, str]]:
         """(outcome, file) of every file looked at whose outcome is one of ``outcomes``."""
@@ -158,11 +203,18 @@ class StateFiles:
             self._seen_cache = (file_stamp(self.seen_file), seen)
 
     def mark_seen(self, sha256: str, outcome: str, name: str) -> None:
+        mark = {"outcome": outcome, "file": name, "time": now_text()}
+        if self._batch is not None:
+            self._batch[sha256] = mark
+        else:
+            self._write_marks({sha256: mark})
+
+    def _write_marks(self, marks: dict[str, dict[str, str]]) -> None:
         # Locked read-modify-write: the CLI (`scan`, `approve`) and the daemon both record.
         ensure_private_dir(self.dir)
         with filelock.FileLock(self.dir / "seen.lock", timeout=15, mode=0o600):
             seen = dict(self._seen())  # a copy: the cache stays true to the file on failure
-            seen[sha256] = {"outcome": outcome, "file": name, "time": now_text()}
+            seen.update(marks)
             if len(seen) > MAX_SEEN:
                 oldest = sorted(seen, key=lambda k: str(seen[k].get("time", "")))
                 for key in oldest[: len(seen) - MAX_SEEN]:

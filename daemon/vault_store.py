@@ -38,11 +38,14 @@ _STAMP = "%Y-%m-%dT%H-%M-%S.%fZ"
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A copy of the vault file taken just before a change (``reason``)."""
+    """A copy of the vault file taken just before a change (``reason``). ``seq`` is the
+    sequence number of the vault it holds (its header's): snapshots are ordered by it, not
+    by ``taken``, which only says when (and goes wrong with the clock)."""
 
     path: Path
     taken: datetime
     reason: str
+    seq: int = 0
 
     @classmethod
     def parse(cls, path: Path) -> Snapshot | None:
@@ -50,9 +53,10 @@ class Snapshot:
         stamp, _, reason = stem.partition("Z-")
         try:
             taken = datetime.strptime(stamp + "Z", _STAMP).replace(tzinfo=UTC)
-        except ValueError:
+            seq = backup_format.read_header(path.read_bytes()).seq
+        except (ValueError, OSError, BackupError):
             return None
-        return cls(path, taken, reason)
+        return cls(path, taken, reason, seq)
 
 
 class VaultStore:
@@ -70,6 +74,7 @@ class VaultStore:
         self.lock_timeout = lock_timeout
         self._salt: bytes | None = None
         self._salt_kdf: KdfParams | None = None
+        self._seq = 0  # the loaded vault's sequence number
 
     def exists(self) -> bool:
         return self.paths.vault_file.exists()
@@ -112,7 +117,13 @@ class VaultStore:
             raise FileMissing(f"cannot read {self.paths.vault_file}: {exc.strerror}") from None
         header, vault = self._open(data, self.paths.vault_file)
         self._salt, self._salt_kdf = header.kdf_salt, header.kdf
+        self._seq = max(self._seq, header.seq)
         return vault
+
+    @property
+    def seq(self) -> int:
+        """The sequence number of the vault as last loaded or saved; backups carry it."""
+        return self._seq
 
     def _salt_for_writing(self) -> bytes:
         """The device's stable KDF salt; a new one when the config's KDF costs changed."""
@@ -124,7 +135,11 @@ class VaultStore:
         """Seal everything from now on under a fresh KDF salt (a new identity)."""
         self._salt = None
 
-    def seal(self, vault: VaultData, *, kind: str, device: str, created: datetime) -> bytes:
+    def seal(
+        self, vault: VaultData, *, kind: str, device: str, created: datetime, seq: int | None = None
+    ) -> bytes:
+        """Seal ``vault`` as this device; ``seq`` defaults to the loaded vault's (a backup
+        carries the sequence number of the vault it copies)."""
         return backup_format.seal(
             payload.encode(vault),
             kind=kind,
@@ -134,13 +149,18 @@ class VaultStore:
             keys=self.keys,
             kdf_salt=self._salt_for_writing(),
             kdf=self.kdf,
+            seq=self._seq if seq is None else seq,
         )
 
     def save(self, vault: VaultData, *, device: str) -> None:
-        """Write the vault atomically (call with the lock held)."""
+        """Write the vault atomically (call with the lock held), one sequence number on from
+        every vault this home has held — the current one and every snapshot — so the number
+        only grows, whatever the clock does and whatever undo brought back."""
         ensure_private_dir(self.paths.data_dir)
-        data = self.seal(vault, kind="vault", device=device, created=datetime.now(UTC))
+        seq = max([self._seq, *(s.seq for s in self.snapshots())]) + 1
+        data = self.seal(vault, kind="vault", device=device, created=datetime.now(UTC), seq=seq)
         write_atomic(self.paths.vault_file, data)
+        self._seq = seq
 
     def create(self, vault: VaultData, *, device: str) -> None:
         with self.locked():
@@ -155,17 +175,19 @@ class VaultStore:
         if not self.paths.snapshots_dir.is_dir():
             return []
         found = (Snapshot.parse(p) for p in self.paths.snapshots_dir.glob("*" + _SNAP_SUFFIX))
-        return sorted((s for s in found if s), key=lambda s: s.taken, reverse=True)
+        return sorted((s for s in found if s), key=lambda s: (s.seq, s.taken), reverse=True)
 
     def snapshot(self, reason: str) -> Snapshot:
         """Copy the current vault file aside before a change; keep the newest ``keep``."""
         ensure_private_dir(self.paths.snapshots_dir)
         now = datetime.now(UTC)
         path = self.paths.snapshots_dir / f"{now.strftime(_STAMP)[:-1]}Z-{reason}{_SNAP_SUFFIX}"
-        write_atomic(path, self.paths.vault_file.read_bytes())
-        for old in self.snapshots()[self.keep :]:
+        data = self.paths.vault_file.read_bytes()
+        write_atomic(path, data)
+        taken = Snapshot(path, now, reason, backup_format.read_header(data).seq)
+        for old in [s for s in self.snapshots() if s.path != path][self.keep - 1 :]:
             old.path.unlink(missing_ok=True)
-        return Snapshot(path, now, reason)
+        return taken
 
     def undo(self) -> tuple[Snapshot, VaultData]:
         """Put the newest snapshot back (call with the lock held). The vault it replaces is
@@ -182,6 +204,6 @@ class VaultStore:
         write_atomic(undone / f"{stamp}-replaced{_SNAP_SUFFIX}", self.paths.vault_file.read_bytes())
         for old in sorted(undone.glob("*" + _SNAP_SUFFIX), reverse=True)[self.keep :]:
             old.unlink(missing_ok=True)
-        write_atomic(self.paths.vault_file, data)
+        self.save(vault, device=backup_format.read_header(data).device)  # seq grows on
         latest.path.unlink()
         return latest, vault
