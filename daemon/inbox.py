@@ -71,9 +71,6 @@ class Inbox:
                 return entry
         raise NoSuchAccount(f"no pending import {entry_id!r} (see `otpsync pending`)")
 
-    def read_copy(self, entry: PendingEntry) -> bytes:
-        return (self.dir / entry.copy).read_bytes()
-
     def _save(self, entries: list[PendingEntry]) -> None:
         write_json(self.index_file, [asdict(e) for e in entries])
 

@@ -27,14 +27,18 @@ from daemon.errors import (
     BackupError,
     DamagedFile,
     FileMissing,
+    FileTooLarge,
     KdfOutOfBounds,
     NotABackup,
+    NotAFile,
     OtpsyncError,
     PasswordRequired,
+    ReadFailed,
     TruncatedFile,
     UnsupportedVersion,
     WrongPassphrase,
 )
+from daemon.fsutil import read_bounded
 from daemon.inbox import PendingEntry
 from daemon.passphrase import source_password
 from daemon.state import file_stamp, now_text
@@ -61,7 +65,7 @@ class Outcome:
     """What looking at one file in the sync folder came to."""
 
     kind: str  # queued, superseded, nothing-new, own, seen, not-backup, retry, damaged,
-    #            wrong-passphrase
+    #            wrong-passphrase, unreadable (not a regular file: never opened)
     path: Path
     message: str = ""
     entry: PendingEntry | None = None
@@ -147,11 +151,13 @@ class Intake:
         still be arriving: answer "retry" instead of reporting it.
         """
         try:
-            if path.stat().st_size > backup_format.MAX_FILE_BYTES:
-                return Outcome("not-backup", path, "larger than a backup can be")
-            data = path.read_bytes()
-        except OSError as exc:
-            return Outcome("retry" if not final else "damaged", path, f"{path}: {exc.strerror}")
+            data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=self.config.sync_folder)
+        except FileTooLarge as exc:
+            return Outcome("not-backup", path, str(exc))
+        except NotAFile as exc:  # a FIFO, a device, a link out of the folder: never waited on
+            return Outcome("unreadable", path, str(exc))
+        except (FileMissing, ReadFailed) as exc:
+            return Outcome("retry" if not final else "damaged", path, str(exc))
         sha = hashlib.sha256(data).hexdigest()
         if self.state.seen(sha):
             return Outcome("seen", path)
@@ -274,11 +280,11 @@ class Intake:
         """What a queued entry's copy offers (raises if it is gone or no longer opens)."""
         copy = self.inbox.dir / entry.copy
         try:
-            data = copy.read_bytes()
-        except OSError as exc:
-            raise FileMissing(
-                f"pending import {entry.id}: its copy is gone ({exc.strerror})"
-            ) from None
+            data = read_bounded(copy, backup_format.MAX_FILE_BYTES, within=self.inbox.dir)
+        except FileMissing:
+            raise FileMissing(f"pending import {entry.id}: its copy is gone") from None
+        except OtpsyncError as exc:
+            raise FileMissing(f"pending import {entry.id}: its copy: {exc}") from None
         try:
             if entry.source and not data.startswith(backup_format.MAGIC_BYTES):
                 # queued before copies were re-sealed: the other app's file as it came
@@ -373,4 +379,6 @@ class Intake:
         if not folder.is_dir():
             raise FileMissing(f"sync folder {folder} does not exist")
         patterns = tuple(s.pattern for s in self.config.watch.sources)
-        return [self.consider(p) for p in scan(folder, self.config.watch.recursive, patterns)]
+        # everything named like a backup, FIFOs and links out included: each gets its line
+        found = scan(folder, self.config.watch.recursive, patterns, only_files=False)
+        return [self.consider(p) for p in found]

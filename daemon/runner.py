@@ -462,6 +462,10 @@ class Daemon:
                 self._emit("pending", f"Backup from {outcome.entry.device}: {what}", outcome)
         elif outcome.kind in ("damaged", "wrong-passphrase"):
             self._error(outcome.message)
+        elif outcome.kind == "unreadable":
+            # Someone put a FIFO or a link out of the folder under a backup's name: say so in
+            # the log, but do not let whoever can write there raise alarms on every rescan.
+            log.warning("%s", outcome.message)
         else:
             log.debug("%s: %s", outcome.path.name, outcome.kind)
 

@@ -21,6 +21,7 @@ from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header, MasterKeys
+from daemon.core.display import shown
 from daemon.core.merge import MergePlan
 from daemon.core.otp import Code, code_at
 from daemon.core.payload import VaultData
@@ -28,9 +29,12 @@ from daemon.errors import (
     BackupError,
     DuplicateAccount,
     FileMissing,
+    FileTooLarge,
     NoSuchAccount,
     NotABackup,
+    NotAFile,
     NoVault,
+    OtpsyncError,
     PasswordRequired,
     UnknownFormat,
     UsageError,
@@ -39,7 +43,7 @@ from daemon.errors import (
     WrongPassphrase,
 )
 from daemon.exporter import content_fingerprint, prune_own
-from daemon.fsutil import ensure_private_dir, write_atomic, write_new
+from daemon.fsutil import ensure_private_dir, read_bounded, write_atomic, write_new
 from daemon.inbox import Inbox
 from daemon.intake import Approved, Intake, Outcome, PendingView
 from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
@@ -209,21 +213,30 @@ class Service(Intake):
 
     @staticmethod
     def _check_peers(folder: Path, keys: MasterKeys) -> list[str]:
-        """Warn when backups already in the sync folder were sealed with another passphrase."""
-        for path in sorted(folder.iterdir(), reverse=True)[:50]:
-            if not filenames.NAME_RE.match(path.name):
-                continue
-            try:
-                backup_format.open_sealed(path.read_bytes(), keys)
-            except WrongPassphrase:
-                return [
-                    f"{path.name} in the sync folder was sealed with another passphrase;"
-                    " all your devices must use the same one"
-                ]
-            except (BackupError, OSError):
-                continue
+        """Warn when backups already in the sync folder were sealed with another passphrase.
+        Files named like backups that are no file (a FIFO, a link to /dev/zero) are named
+        and skipped; nothing planted there can hang ``init`` or fill the memory."""
+        warnings = []
+        try:
+            names = sorted(folder.iterdir(), reverse=True)
+        except OSError:
             return []
-        return []
+        for path in [p for p in names if filenames.NAME_RE.match(p.name)][:50]:
+            try:
+                data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
+                backup_format.open_sealed(data, keys)
+            except (NotAFile, FileTooLarge) as exc:
+                warnings.append(f"ignored {exc}")
+                continue
+            except WrongPassphrase:
+                warnings.append(
+                    f"{shown(path.name)} in the sync folder was sealed with another passphrase;"
+                    " all your devices must use the same one"
+                )
+            except OtpsyncError:
+                continue
+            break
+        return warnings
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -486,22 +499,8 @@ class Service(Intake):
 
     @staticmethod
     def _read_import_file(source: Path) -> bytes:
-        try:
-            size = source.stat().st_size
-        except FileNotFoundError:
-            raise FileMissing(f"{source}: file not found") from None
-        except OSError as exc:
-            raise FileMissing(f"{source}: {exc.strerror}") from None
-        if not source.is_file():
-            raise FileMissing(f"{source}: not a file")
-        try:
-            backup_format.check_size(size)
-            with open(source, "rb") as f:
-                return f.read(backup_format.MAX_FILE_BYTES + 1)
-        except BackupError as exc:
-            raise exc.located(source) from None
-        except OSError as exc:
-            raise FileMissing(f"{source}: cannot read it ({exc.strerror})") from None
+        """The file the person named (a symlink they made is theirs to follow), bounded."""
+        return read_bounded(source, backup_format.MAX_FILE_BYTES)
 
     def daemon_status(self) -> dict[str, object]:
         """``otpsync status``: needs no passphrase (config and state files only)."""

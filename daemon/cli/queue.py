@@ -78,7 +78,7 @@ def cmd_scan(svc: Service, args: argparse.Namespace) -> int:
     outcomes = svc.scan_once()
     queued = [o for o in outcomes if o.kind == "queued"]
     for o in outcomes:
-        if o.kind in ("damaged", "wrong-passphrase"):
+        if o.kind in ("damaged", "wrong-passphrase", "unreadable"):
             log.warning("%s", o.message)
     print(f"Looked at {count(len(outcomes), 'file')}; queued {len(queued)}.")
     return 0

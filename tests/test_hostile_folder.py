@@ -1,0 +1,154 @@
+"""Issue 9: the sync folder is not trusted. Whoever can write into it (a sync client, another
+device, someone with the cloud account's password) must not be able to make otpsync hang,
+overspend, leak or lie. Real folders, real FIFOs and symlinks, a real daemon (in-process and
+as the installed ``otpsync``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Home
+from tests.daemon_support import (
+    LocalHome,
+    Peer,
+    Recorder,
+    daemon_settings,
+    minutes_ago,
+    wait_for,
+    watching_logs,
+)
+
+MakeLocal = Callable[..., LocalHome]
+MakeHome = Callable[..., Home]
+
+
+@pytest.fixture
+def me(local_home: MakeLocal) -> LocalHome:
+    return local_home("laptop", extra=daemon_settings())
+
+
+class _OnLog(logging.Handler):
+    """Runs ``action`` once, on the logging thread itself, at the first record containing
+    ``text``: a way to act at an exact point of the worker's work, without sleeping."""
+
+    def __init__(self, text: str, action: Callable[[], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.text, self.action, self.done = text, action, False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.done and self.text in record.getMessage():
+            self.done = True
+            self.action()
+
+
+@contextmanager
+def on_log(text: str, action: Callable[[], None]) -> Iterator[_OnLog]:
+    logger = logging.getLogger("daemon")
+    handler = _OnLog(text, action)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def _release_fifo(path: Path) -> None:
+    """If a reader is stuck opening the FIFO (the bug), give it a writer and an EOF."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return
+    os.close(fd)
+
+
+# --- nothing in the folder can hang a reader ---------------------------------------------------
+
+
+def test_a_fifo_swapped_in_after_the_settle_check_does_not_stall_the_worker(
+    me: LocalHome,
+) -> None:
+    events = Recorder()
+    daemon = me.daemon(events)
+    release = threading.Event()
+    busy = daemon.submit(lambda: release.wait(20))  # the worker is busy while both settle
+    first = Peer("phone").drop(me.sync, [1], minutes_ago(3))
+    second = Peer("tablet").drop(me.sync, [2], minutes_ago(2))
+    wait_for(lambda: daemon._tracker.waiting() == 2, what="both files noticed")
+    settled = time.monotonic() + me.service().config.watch.settle
+    wait_for(lambda: time.monotonic() > settled, what="the settle time to pass")
+
+    def swap() -> None:  # between the settle check of `second` and its read
+        second.unlink()
+        os.mkfifo(second)
+
+    try:
+        with watching_logs() as logs, on_log("queued backup from phone", swap) as hook:
+            release.set()
+            busy.result(timeout=20)
+            events.wait("pending", where=lambda e: "phone" in e.message)
+            assert hook.done
+            later = Peer("watch").drop(me.sync, [3], minutes_ago(1))
+            events.wait("pending", where=lambda e: "watch" in e.message)
+            logs.wait_count(f"{second}: is a FIFO, not a file", 1)
+    finally:
+        _release_fifo(second)
+    assert sorted(v.entry.device for v in daemon.status().pending) == ["phone", "watch"]
+    assert first.exists()
+    assert later.exists()
+
+
+def _plant(folder: Path) -> tuple[Path, Path]:
+    """A FIFO and a symlink to /dev/zero, both named like backups. The FIFO sorts first
+    (newest name), so a reader that would block on it does so before /dev/zero."""
+    zero = folder / Peer("tablet").name(minutes_ago(10))
+    zero.symlink_to("/dev/zero")
+    fifo = folder / Peer("phone").name(minutes_ago(5))
+    os.mkfifo(fifo)
+    return fifo, zero
+
+
+def test_scan_names_a_planted_fifo_and_link_to_dev_zero_and_finishes(
+    make_home: MakeHome,
+) -> None:
+    home = make_home("laptop")
+    fifo, zero = _plant(home.sync)
+    try:
+        started = time.monotonic()
+        done = home.run("scan")
+        elapsed = time.monotonic() - started
+    finally:
+        _release_fifo(fifo)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Looked at 2 files; queued 0.\n"
+    assert sorted(done.stderr.splitlines()) == sorted([
+        f"otpsync: warning: {fifo}: is a FIFO, not a file",
+        f"otpsync: warning: {zero}: is a symbolic link out of the sync folder; not reading it",
+    ])  # fmt: skip
+    assert elapsed < 20
+
+
+def test_init_with_a_planted_fifo_and_link_to_dev_zero_finishes(make_home: MakeHome) -> None:
+    home = make_home("laptop", init=False)
+    fifo, zero = _plant(home.sync)
+    try:
+        started = time.monotonic()
+        done = home.run("init")
+        elapsed = time.monotonic() - started
+    finally:
+        _release_fifo(fifo)
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stderr.splitlines()) == sorted([
+        f"otpsync: warning: ignored {fifo}: is a FIFO, not a file",
+        f"otpsync: warning: ignored {zero}: is a symbolic link out of the sync folder;"
+        " not reading it",
+    ])  # fmt: skip
+    assert (home.path / "data" / "vault.4otp.txt").exists()
+    assert elapsed < 20
