@@ -46,7 +46,7 @@ from daemon.exporter import content_fingerprint, prune_own
 from daemon.fsutil import ensure_private_dir, read_bounded, write_atomic, write_new
 from daemon.inbox import Inbox
 from daemon.intake import Approved, Intake, Outcome, PendingView
-from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
+from daemon.passphrase import PassphraseSources, child_env, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles
 from daemon.vault_store import Snapshot, VaultStore
@@ -552,4 +552,5 @@ __all__ = [
     "Outcome",
     "PendingView",
     "Service",
+    "child_env",
 ]

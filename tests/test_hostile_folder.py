@@ -5,8 +5,11 @@ as the installed ``otpsync``)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import stat
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Home
+from daemon.core.accounts import Account
+from daemon.exporters import aegis
+from tests.conftest import PASSPHRASE, Home
 from tests.daemon_support import (
     LocalHome,
     Peer,
@@ -152,3 +157,59 @@ def test_init_with_a_planted_fifo_and_link_to_dev_zero_finishes(make_home: MakeH
     ])  # fmt: skip
     assert (home.path / "data" / "vault.4otp.txt").exists()
     assert elapsed < 20
+
+
+# --- secrets stay put ---------------------------------------------------------------------------
+
+
+def test_a_watch_source_password_command_does_not_inherit_the_passphrase(
+    make_home: MakeHome, tmp_path: Path
+) -> None:
+    seen = tmp_path / "env.json"
+    script = tmp_path / "aegis-password.py"
+    script.write_text(
+        f"import json, os; open({str(seen)!r}, 'w').write(json.dumps(dict(os.environ)));"
+        " print('app password')"
+    )
+    source = (
+        "[[watch.sources]]\n"
+        'name = "aegis"\n'
+        'pattern = "aegis-backup-*.json"\n'
+        'format = "aegis"\n'
+        f'password_command = "{sys.executable} {script}"\n'
+    )
+    home = make_home("laptop", extra=daemon_settings() + "\n" + source)
+    account = Account.create(secret="JBSWY3DPEHPK3PXP", issuer="GitHub", account="mason")
+    (home.sync / "aegis-backup-20261128-100000.json").write_bytes(
+        aegis.encrypted([account], "app password")
+    )
+    done = home.ok("scan")  # with OTPSYNC_PASSPHRASE set, as scripts and tests set it
+    assert done.stdout == "Looked at 1 file; queued 1.\n"
+    env = json.loads(seen.read_text())
+    assert "OTPSYNC_PASSPHRASE" not in env
+    assert not [k for k, v in env.items() if PASSPHRASE in v]
+
+
+def test_the_log_file_stays_private_across_rotations(
+    me: LocalHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.cli import run
+
+    monkeypatch.setattr(run, "LOG_BYTES", 2000)
+    old_umask = os.umask(0o022)  # the usual one: new files would be 0644
+    root = logging.getLogger()
+    old_level = root.level
+    handler = run._log_to_file(me.service(), verbose=False)
+    try:
+        for i in range(40):
+            logging.getLogger("daemon.test").info("line %d %s", i, "x" * 200)
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(old_level)
+        os.umask(old_umask)
+    logs = sorted((me.path / "state").glob("otpsync.log*"))
+    assert [p.name for p in logs] == ["otpsync.log", *(f"otpsync.log.{n}" for n in (1, 2, 3))]
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in logs} == dict.fromkeys(
+        (p.name for p in logs), 0o600
+    )

@@ -21,6 +21,7 @@ from typing import Any
 
 from daemon.errors import OtpsyncError
 from daemon.runner import Daemon, Event
+from daemon.service import child_env
 from tray.clipboard import Clipboard
 from tray.icon import IconState, render
 from tray.menu import build_menu, undo_label
@@ -138,7 +139,7 @@ class TrayApp:
         folder = str(self.daemon.status().sync_folder)
         opener = {"darwin": ["open"], "win32": ["explorer"]}.get(sys.platform, ["xdg-open"])
         try:
-            subprocess.Popen([*opener, folder], start_new_session=True)
+            subprocess.Popen([*opener, folder], start_new_session=True, env=child_env())
         except OSError as exc:
             self.notify(f"cannot open {folder}: {exc.strerror}")
 

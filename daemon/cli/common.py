@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 from daemon.core.merge import Change
 from daemon.errors import FileMissing, UsageError
 
 log = logging.getLogger("otpsync")
+
+
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log that is 0600 from its first byte, and again after every rotation: the
+    stock handler opens each new file with the umask's mode (0644), readable by everyone."""
+
+    def _open(self) -> IO[str]:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # one made by an older otpsync, or by hand
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 class Parser(argparse.ArgumentParser):
@@ -67,8 +79,10 @@ def read_password_file(path: str) -> str:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileMissing(f"--password-file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileMissing(f"cannot read --password-file {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise FileMissing(f"--password-file {path} is not valid UTF-8") from None
+    except OSError as exc:
+        raise FileMissing(f"cannot read --password-file {path}: {exc.strerror}") from None
     return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
 
 

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from daemon.cli.common import log
+from daemon.cli.common import PrivateRotatingFileHandler, log
 from daemon.errors import OtpsyncError
 from daemon.service import Service
 
@@ -57,25 +57,27 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_to_file(svc: Service, verbose: bool) -> None:
-    from logging.handlers import RotatingFileHandler
+LOG_BYTES = 1_000_000  # per file; three older ones are kept
 
+
+def _log_to_file(svc: Service, verbose: bool) -> logging.Handler:
     from daemon.fsutil import ensure_private_dir
 
     ensure_private_dir(svc.paths.state_dir)
-    path = svc.state.log_file
-    handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-    path.chmod(0o600)
+    handler = PrivateRotatingFileHandler(
+        svc.state.log_file, maxBytes=LOG_BYTES, backupCount=3, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for stream in root.handlers:
-        if not isinstance(stream, RotatingFileHandler):
+        if not isinstance(stream, PrivateRotatingFileHandler):
             stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
     for chatty in ("apscheduler", "watchdog", "filelock", "tzlocal"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    return handler
 
 
 def cmd_status(svc: Service, args: argparse.Namespace) -> int:
