@@ -144,5 +144,9 @@ class PasswordRequired(BackupError):
     """The export is encrypted and no password was given."""
 
 
+class UnexpectedlyPlain(BackupError):
+    """A file that should be encrypted (its source has a password) but is not."""
+
+
 class AlreadyRunning(OtpsyncError):
     """Another ``otpsync run`` holds this home's daemon lock."""

@@ -35,6 +35,7 @@ from daemon.errors import (
     PasswordRequired,
     ReadFailed,
     TruncatedFile,
+    UnexpectedlyPlain,
     UnsupportedVersion,
     WrongPassphrase,
 )
@@ -185,7 +186,7 @@ class Intake:
                 offer = self._backup_offer(data)
         except NotABackup:
             return settle("not-backup")
-        except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired) as exc:
+        except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired, UnexpectedlyPlain) as exc:
             return settle("damaged", str(exc.located(path)))
         except WrongPassphrase:
             why = (
@@ -210,13 +211,26 @@ class Intake:
         created = header.created.strftime(_TIME)
         return Offer(header.device, header.device_id, created, incoming.accounts)
 
-    def _source_offer(self: Service, data: bytes, source: WatchSource, path: Path) -> Offer:
-        """Another app's automatic backup: its importer, its own password, the file's mtime."""
+    def _source_offer(
+        self: Service, data: bytes, source: WatchSource, path: Path, *, queued: bool = False
+    ) -> Offer:
+        """Another app's automatic backup: its importer, its own password, the file's mtime.
+        ``queued``: a copy an earlier otpsync queued as it came (the person approves it)."""
         importer = importers.get(source.format) if source.format != "auto" else (
             importers.get(importers.detect(data))
         )  # fmt: skip
-        password = source_password(source) if importer.encrypted(data) else None
-        if importer.encrypted(data) and password is None:
+        encrypted = importer.encrypted(data)
+        has_password = source.password_command or source.password_file or source.keyring
+        if not encrypted and has_password and not queued:
+            # The app writes encrypted backups here; a plain one is someone else's doing (and
+            # would bring codes nobody had to know a password for).
+            raise UnexpectedlyPlain(
+                f"is not encrypted, but [[watch.sources]] {source.name!r} has a password"
+                " configured: refusing it (the app writes encrypted backups; anyone who can"
+                " write to the sync folder may have put this one there)"
+            )
+        password = source_password(source) if encrypted else None
+        if encrypted and password is None:
             raise PasswordRequired(
                 f"is an encrypted {importer.title}: set password_command or password_file"
                 f" for [[watch.sources]] {source.name!r}"
@@ -289,7 +303,7 @@ class Intake:
             if entry.source and not data.startswith(backup_format.MAGIC_BYTES):
                 # queued before copies were re-sealed: the other app's file as it came
                 source = next(s for s in self.config.watch.sources if s.name == entry.source)
-                return self._source_offer(data, source, copy)
+                return self._source_offer(data, source, copy, queued=True)
             return self._backup_offer(data)
         except StopIteration:
             raise FileMissing(
