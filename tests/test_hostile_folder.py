@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import threading
@@ -18,14 +19,18 @@ from pathlib import Path
 
 import pytest
 
+from daemon.core import backup_format, payload
 from daemon.core.accounts import Account
+from daemon.core.backup_format import MasterKeys
+from daemon.core.payload import VaultData
 from daemon.exporters import aegis
-from tests.conftest import PASSPHRASE, Home
+from tests.conftest import FAST_KDF, PASSPHRASE, Home
 from tests.daemon_support import (
     LocalHome,
     Peer,
     Recorder,
     daemon_settings,
+    damage,
     minutes_ago,
     wait_for,
     watching_logs,
@@ -213,3 +218,122 @@ def test_the_log_file_stays_private_across_rotations(
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in logs} == dict.fromkeys(
         (p.name for p in logs), 0o600
     )
+
+
+# --- text from outside is data ----------------------------------------------------------------
+
+# An OSC sequence (sets the terminal's title), a screen clear, a CR that hides what precedes
+# it, and a right-to-left override that makes "gnp.exe" read as "exe.png".
+EVIL_ISSUER = "\x1b]0;pwned\x07Git\x1b[2JHub"
+EVIL_ACCOUNT = "alice\rroot \u202egnp.exe"
+RAW = ("\x1b", "\x07", "\r", "\u202e")
+UTF8 = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+
+def evil_backup(peer: Peer, n: int) -> bytes:
+    """A genuine backup of ``peer`` whose code's labels hold terminal controls."""
+    account = Account.create(
+        secret=f"JBSWY3DPEHPK3PX{'PQRS'[n]}", issuer=EVIL_ISSUER, account=f"{EVIL_ACCOUNT}{n}"
+    )
+    moment = minutes_ago(5 - n)
+    vault = VaultData(peer.device_id, peer.device, moment, (account,))
+    return backup_format.seal(
+        payload.encode(vault), kind="backup", device_id=peer.device_id, device=peer.device,
+        created=moment, keys=MasterKeys(PASSPHRASE), kdf_salt=peer.salt, kdf=FAST_KDF,
+    )  # fmt: skip
+
+
+def assert_escaped(done: object) -> None:
+    out = done.stdout + done.stderr  # type: ignore[attr-defined]
+    for raw in RAW:
+        assert raw not in out, (raw, out)
+
+
+def test_labels_with_escape_sequences_are_shown_escaped(
+    make_home: MakeHome, tmp_path: Path
+) -> None:
+    home = make_home("laptop")
+    phone = Peer("phone")
+    backup = tmp_path / phone.name(minutes_ago(5))
+    backup.write_bytes(evil_backup(phone, 0))
+
+    done = home.ok("import", str(backup), "--yes", env=UTF8)
+    assert_escaped(done)
+    assert "+ \\x1b]0;pwned\\x07Git\\x1b[2JHub — alice\\rroot \\u202egnp.exe0" in done.stdout
+    done = home.ok("list", env=UTF8)
+    assert_escaped(done)
+    assert "\\x1b]0;pwned\\x07Git\\x1b[2JHub  alice\\rroot \\u202egnp.exe0" in done.stdout
+    done = home.ok("code", env=UTF8)
+    assert_escaped(done)
+    assert "\\x1b]0;pwned\\x07Git\\x1b[2JHub — alice\\rroot \\u202egnp.exe0" in done.stdout
+
+    Peer("tablet").drop(home.sync, [])  # something to look at besides
+    (home.sync / Peer("tablet").name(minutes_ago(2))).write_bytes(evil_backup(Peer("tablet"), 1))
+    assert_escaped(home.ok("scan", env=UTF8))
+    done = home.ok("pending", env=UTF8)
+    assert_escaped(done)
+    assert "+ \\x1b]0;pwned\\x07Git\\x1b[2JHub — alice\\rroot \\u202egnp.exe1" in done.stdout
+    done = home.ok("approve", "--all", env=UTF8)
+    assert_escaped(done)
+    # stored as they came: only their display is escaped
+    [first, second] = json.loads(home.ok("list", "--json").stdout)
+    assert (first["issuer"], second["account"]) == (EVIL_ISSUER, EVIL_ACCOUNT + "1")
+
+
+# A conflict-copy name (so it is a candidate) with a newline that would forge a log line and
+# a byte that is not UTF-8 (Latin-1 "é"), as a Windows or old Linux machine may write it.
+EVIL_NAME = (
+    "2026-11-28-10-00-00-phone-4otp-keys-export.4otp"
+    " (caf\udce9\n2026-11-28 10:00:00,000 ERROR daemon: forged).txt"
+)
+SHOWN_NAME = (
+    "2026-11-28-10-00-00-phone-4otp-keys-export.4otp"
+    " (caf\\xe9\\n2026-11-28 10:00:00,000 ERROR daemon: forged).txt"
+)
+
+
+def test_a_newline_and_invalid_utf8_in_file_names_work_everywhere(
+    make_home: MakeHome, tmp_path: Path
+) -> None:
+    home = make_home("laptop")
+    good = home.sync / EVIL_NAME
+    good.write_bytes(Peer("phone").backup([1, 2]))
+    bad = home.sync / EVIL_NAME.replace("phone", "tablet")
+    bad.write_bytes(damage(Peer("tablet").backup([3])))
+
+    done = home.ok("scan", env=UTF8)
+    assert done.stdout == "Looked at 2 files; queued 1.\n"
+    [line] = done.stderr.splitlines()  # one line for one damaged file
+    assert line.startswith(f"otpsync: warning: {home.sync}/{SHOWN_NAME.replace('phone', 'tablet')}")
+
+    done = home.ok("pending", "--json", env=UTF8)
+    [entry] = json.loads(done.stdout)  # valid UTF-8 JSON
+    assert entry["file"] == str(good).replace("\udce9", "\\xe9")
+
+    done = home.ok("import", str(good), "--dry-run", env=UTF8)
+    assert done.stdout.splitlines()[0] == (
+        f"{home.sync}/{SHOWN_NAME} holds 2 codes: 2 new, 0 already here, 0 updated"
+    )
+    done = home.run("import", str(bad), env=UTF8)
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"otpsync: error: {home.sync}/{SHOWN_NAME.replace('phone', 'tablet')}")
+
+
+def test_the_daemon_log_has_one_line_per_event_whatever_a_file_name_holds(
+    make_home: MakeHome, spawn: Callable[..., object]
+) -> None:
+    home = make_home("laptop", extra=daemon_settings())
+    daemon = spawn(home)
+    daemon.wait_running()  # type: ignore[attr-defined]
+    (home.sync / EVIL_NAME).write_bytes(damage(Peer("tablet").backup([3])))
+    daemon.wait_output("damaged")  # type: ignore[attr-defined]
+    assert daemon.stop() == 0  # type: ignore[attr-defined]
+    log_lines = (home.path / "state" / "otpsync.log").read_bytes().decode("utf-8").splitlines()
+    record = re.compile(r"\A\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [a-z._]+: ")
+    assert [line for line in log_lines if not record.match(line)] == []  # no forged line
+    assert not [line for line in log_lines if line.startswith("2026-11-28 10:00:00,000")]
+    [error] = [line for line in log_lines if line.split(" ")[2] == "ERROR"]
+    assert f"{SHOWN_NAME}: file is damaged" in error
+    for raw in RAW:
+        assert raw not in daemon.output()  # type: ignore[attr-defined]

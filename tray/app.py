@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from types import ModuleType
 from typing import Any
 
+from daemon.core.display import shown
 from daemon.errors import OtpsyncError
 from daemon.runner import Daemon, Event
 from daemon.service import child_env
@@ -71,7 +72,7 @@ class TrayApp:
         """A desktop notification; a missing notification service is logged, never fatal."""
         try:
             if getattr(self.icon, "HAS_NOTIFICATION", False):
-                self.icon.notify(message, "otpsync")
+                self.icon.notify(shown(message), "otpsync")
         except Exception as exc:
             log.warning("could not show a notification (%s): %s", type(exc).__name__, message)
 
