@@ -59,6 +59,7 @@ class Offer:
     device_id: str
     created: str  # ISO 8601 UTC, to the second
     accounts: tuple[Account, ...]
+    weak_kdf: bool = False  # sealed below the floor writers must use (KdfParams.weak)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,10 @@ class Approved:
     updated: tuple[Account, ...]
     exported: Exported | None
     export_error: str | None
+
+
+def weak_writer_message(device: str) -> str:
+    return f"{device} writes weakly protected backups: raise [kdf] there"
 
 
 def source_device_id(source: WatchSource) -> str:
@@ -184,6 +189,7 @@ class Intake:
                     return settle("own")
                 sender = header.device
                 offer = self._backup_offer(data)
+                self._note_kdf(offer)
         except NotABackup:
             return settle("not-backup")
         except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired, UnexpectedlyPlain) as exc:
@@ -209,7 +215,17 @@ class Intake:
         header, raw = backup_format.open_sealed(data, self.store.keys)
         incoming = payload.decode(raw, expect_device_id=header.device_id)
         created = header.created.strftime(_TIME)
-        return Offer(header.device, header.device_id, created, incoming.accounts)
+        return Offer(header.device, header.device_id, created, incoming.accounts, header.kdf.weak)
+
+    def _note_kdf(self: Service, offer: Offer) -> None:
+        """Readers open weaker files, but say once per device that its [kdf] is below the
+        floor: the passphrase is shared, so its files are where guessing is cheapest."""
+        known = self.state.weak_writers()
+        if offer.weak_kdf and known.get(offer.device_id) != offer.device:
+            log.warning("%s", weak_writer_message(offer.device))
+            self.state.set_weak_writer(offer.device_id, offer.device)
+        elif not offer.weak_kdf and offer.device_id in known:
+            self.state.set_weak_writer(offer.device_id, None)
 
     def _source_offer(
         self: Service, data: bytes, source: WatchSource, path: Path, *, queued: bool = False

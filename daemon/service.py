@@ -45,7 +45,7 @@ from daemon.errors import (
 from daemon.exporter import content_fingerprint, prune_own
 from daemon.fsutil import ensure_private_dir, read_bounded, write_atomic, write_new
 from daemon.inbox import Inbox
-from daemon.intake import Approved, Intake, Outcome, PendingView
+from daemon.intake import Approved, Intake, Outcome, PendingView, weak_writer_message
 from daemon.passphrase import PassphraseSources, child_env, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles
@@ -532,6 +532,9 @@ class Service(Intake):
             "pending": len(self.inbox.entries()),
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
+            "warnings": [
+                weak_writer_message(d) for d in sorted(self.state.weak_writers().values())
+            ],
         }
 
 

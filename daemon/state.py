@@ -118,6 +118,20 @@ class StateFiles:
         doc.update(changes)
         write_json(self.status_file, doc)
 
+    def weak_writers(self) -> dict[str, str]:
+        """Devices whose backups were sealed below the KDF floor: {device id: device name}."""
+        found = self.status().get("weak_kdf")
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def set_weak_writer(self, device_id: str, device: str | None) -> None:
+        """Remember (``device``) or forget (None) that ``device_id`` writes weak backups."""
+        known = self.weak_writers()
+        if device is None:
+            known.pop(device_id, None)
+        else:
+            known[device_id] = device
+        self.update_status(weak_kdf=known)
+
     # --- files already looked at, by content hash --------------------------------------------
 
     @property

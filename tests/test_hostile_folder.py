@@ -15,13 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from daemon.core import backup_format, payload
 from daemon.core.accounts import Account
-from daemon.core.backup_format import MasterKeys
+from daemon.core.backup_format import KdfParams, MasterKeys
 from daemon.core.payload import VaultData
 from daemon.exporters import aegis
 from tests.conftest import FAST_KDF, PASSPHRASE, Home
@@ -230,17 +231,23 @@ RAW = ("\x1b", "\x07", "\r", "\u202e")
 UTF8 = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 
+def sealed(
+    peer: Peer, accounts: tuple[Account, ...], moment: datetime, kdf: KdfParams = FAST_KDF
+) -> bytes:
+    """A genuine backup of ``peer`` holding ``accounts``, sealed with ``kdf``."""
+    vault = VaultData(peer.device_id, peer.device, moment, accounts)
+    return backup_format.seal(
+        payload.encode(vault), kind="backup", device_id=peer.device_id, device=peer.device,
+        created=moment, keys=MasterKeys(PASSPHRASE), kdf_salt=peer.salt, kdf=kdf,
+    )  # fmt: skip
+
+
 def evil_backup(peer: Peer, n: int) -> bytes:
     """A genuine backup of ``peer`` whose code's labels hold terminal controls."""
     account = Account.create(
         secret=f"JBSWY3DPEHPK3PX{'PQRS'[n]}", issuer=EVIL_ISSUER, account=f"{EVIL_ACCOUNT}{n}"
     )
-    moment = minutes_ago(5 - n)
-    vault = VaultData(peer.device_id, peer.device, moment, (account,))
-    return backup_format.seal(
-        payload.encode(vault), kind="backup", device_id=peer.device_id, device=peer.device,
-        created=moment, keys=MasterKeys(PASSPHRASE), kdf_salt=peer.salt, kdf=FAST_KDF,
-    )  # fmt: skip
+    return sealed(peer, (account,), minutes_ago(5 - n))
 
 
 def assert_escaped(done: object) -> None:
@@ -337,3 +344,39 @@ def test_the_daemon_log_has_one_line_per_event_whatever_a_file_name_holds(
     assert f"{SHOWN_NAME}: file is damaged" in error
     for raw in RAW:
         assert raw not in daemon.output()  # type: ignore[attr-defined]
+
+
+# --- the KDF floor ------------------------------------------------------------------------------
+
+
+def test_weakly_protected_backups_are_read_with_one_warning_per_device(
+    make_home: MakeHome,
+) -> None:
+    home = make_home("laptop")
+    phone, weak = Peer("phone"), KdfParams(memory_kib=1024, iterations=1, lanes=1)
+    accounts = [Account.create(secret=s, issuer="GitHub", account="a")
+                for s in ("JBSWY3DPEHPK3PXP", "GEZDGNBVGY3TQOJQ")]  # fmt: skip
+    first = home.sync / phone.name(minutes_ago(3))
+    first.write_bytes(sealed(phone, (accounts[0],), minutes_ago(3), weak))
+    done = home.ok("scan")
+    assert done.stdout == "Looked at 1 file; queued 1.\n"  # still read: it is genuine
+    assert done.stderr == (
+        "otpsync: warning: phone writes weakly protected backups: raise [kdf] there\n"
+    )
+    (home.sync / phone.name(minutes_ago(2))).write_bytes(
+        sealed(phone, tuple(accounts), minutes_ago(2), weak)
+    )
+    done = home.ok("scan")
+    assert done.stdout == "Looked at 2 files; queued 1.\n"
+    assert done.stderr == ""  # once per device, not once per file
+    status = home.ok("status").stdout
+    assert "  warning:     phone writes weakly protected backups: raise [kdf] there\n" in status
+    assert json.loads(home.ok("status", "--json").stdout)["warnings"] == [
+        "phone writes weakly protected backups: raise [kdf] there"
+    ]
+    # Raised there: the warning goes.
+    (home.sync / phone.name(minutes_ago(1))).write_bytes(
+        sealed(phone, tuple(accounts), minutes_ago(1))
+    )
+    home.ok("scan")
+    assert "warning" not in home.ok("status").stdout

@@ -99,6 +99,8 @@ def cmd_status(svc: Service, args: argparse.Namespace) -> int:
     print(f"  next backup: {info['next_export'] or '-'}")
     print(f"  pending:     {info['pending']}")
     print(f"  watching:    {info['watch_mode']}")
+    for warning in info["warnings"]:
+        say(f"  warning:     {warning}")
     if info["last_error"]:
         say(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
     return 0

@@ -71,6 +71,11 @@ KDF_LANES = (1, 16)
 # Memory × passes: the per-parameter bounds alone allow 1 GiB × 10 (~15 s here). 1 GiB·pass is
 # four times the default (128 MiB × 2) and about 1.6 s on a 2-core machine (docs/format.md §10).
 KDF_BUDGET_KIB_PASSES = 1024 * 1024
+# What a writer may use at least: OWASP's minimum for Argon2id (19 MiB, 2 passes). Every device
+# shares the passphrase, so the weakest writer sets the price of a guess for all of them; the
+# format's lower bound (8 KiB, 1 pass) is for reading what exists, not for writing more.
+KDF_FLOOR_MEMORY_KIB = 19 * 1024
+KDF_FLOOR_ITERATIONS = 2
 SALT_BYTES = 16
 NONCE_BYTES = 12
 KEY_CHECK_BYTES = 16
@@ -131,6 +136,11 @@ class KdfParams:
                 f"KDF cost {self.memory_kib} KiB × {self.iterations} passes is out of bounds"
                 " (memory × passes at most 1 GiB × 1, e.g. 256 MiB × 4); refusing to derive a key"
             )
+
+    @property
+    def weak(self) -> bool:
+        """Below the floor a writer may use (KDF_FLOOR_*): readable, but cheap to guess."""
+        return self.memory_kib < KDF_FLOOR_MEMORY_KIB or self.iterations < KDF_FLOOR_ITERATIONS
 
 
 @dataclass(frozen=True, slots=True)
