@@ -19,7 +19,7 @@ import filelock
 
 from daemon.errors import NoSuchAccount, VaultBusy
 from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
-from daemon.state import read_json, write_json
+from daemon.state import read_json, time_of, write_json
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,9 @@ class Inbox:
         with self.locked():
             entries = self.entries()
             same = [e for e in entries if e.device_id == device_id]
-            if same and (
-                same[0].created > created or (same[0].created == created and not wins_tie(same[0]))
-            ):
+            # as times, never as text: "999-…" (an unpadded year) sorts after "2026-…"
+            old, new = (time_of(same[0].created), time_of(created)) if same else (None, None)
+            if same and (old > new or (old == new and not wins_tie(same[0]))):
                 return None, None
             entry_id = secrets.token_hex(4)
             copy = f"{entry_id}.4otp.txt"  # always sealed in our format (see Intake._queue)

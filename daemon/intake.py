@@ -42,13 +42,12 @@ from daemon.errors import (
 from daemon.fsutil import read_bounded
 from daemon.inbox import PendingEntry
 from daemon.passphrase import source_password
-from daemon.state import file_stamp, now_text
+from daemon.state import file_stamp, now_text, time_of
 
 if TYPE_CHECKING:
     from daemon.service import Exported, Service
 
 log = logging.getLogger(__name__)
-_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +213,7 @@ class Intake:
     def _backup_offer(self: Service, data: bytes) -> Offer:
         header, raw = backup_format.open_sealed(data, self.store.keys)
         incoming = payload.decode(raw, expect_device_id=header.device_id)
-        created = header.created.strftime(_TIME)
+        created = backup_format.format_time(header.created)
         return Offer(header.device, header.device_id, created, incoming.accounts, header.kdf.weak)
 
     def _note_kdf(self: Service, offer: Offer) -> None:
@@ -253,7 +252,7 @@ class Intake:
             )
         accounts = tuple(importer.parse(data, password))
         try:
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime(_TIME)
+            mtime = backup_format.format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC))
         except OSError:
             mtime = now_text()
         return Offer(source.name, source_device_id(source), mtime, accounts)
@@ -275,7 +274,7 @@ class Intake:
         times the one offering something the other does not wins.
         """
         queued = self.inbox.queued_from(offer.device_id)
-        if queued is not None and queued.created > offer.created:
+        if queued is not None and time_of(queued.created) > time_of(offer.created):
             return Outcome("superseded", path)  # (put checks again, under the lock)
         offer_keys = _offer_keys(plan)
         queued_offer = self._offer_of(queued, vault) if queued else set()
@@ -300,7 +299,7 @@ class Intake:
         """Another app's backup as the queue keeps it: sealed in our own format with our
         passphrase. Its file may be plain JSON (the queue must hold no plaintext secret), and
         its own password may come from a command that asks the person each time."""
-        created = datetime.strptime(offer.created, _TIME).replace(tzinfo=UTC)
+        created = time_of(offer.created)
         vault = VaultData(offer.device_id, offer.device, created, offer.accounts)
         return self.store.seal(vault, kind="backup", device=offer.device, created=created)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import filelock
 
+from daemon.core.backup_format import format_time
 from daemon.fsutil import ensure_private_dir, write_atomic
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,14 @@ def file_stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
+
+
+def time_of(text: str) -> datetime:
+    """A stored time, to compare as a time: the earliest possible when it does not parse
+    (an entry written by an older otpsync with an unpadded year)."""
+    moment = parse_time(text) or datetime.min
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_time(text: str | None) -> datetime | None:

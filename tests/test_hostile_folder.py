@@ -13,15 +13,16 @@ import stat
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from daemon.core import backup_format, payload
-from daemon.core.accounts import Account
+from daemon.core.accounts import Account, Rejection
 from daemon.core.backup_format import KdfParams, MasterKeys
 from daemon.core.payload import VaultData
 from daemon.exporters import aegis
@@ -30,6 +31,7 @@ from tests.daemon_support import (
     LocalHome,
     Peer,
     Recorder,
+    code,
     daemon_settings,
     damage,
     minutes_ago,
@@ -232,10 +234,14 @@ UTF8 = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 
 def sealed(
-    peer: Peer, accounts: tuple[Account, ...], moment: datetime, kdf: KdfParams = FAST_KDF
+    peer: Peer,
+    accounts: tuple[Account, ...],
+    moment: datetime,
+    kdf: KdfParams = FAST_KDF,
+    rejected: tuple[Rejection, ...] = (),
 ) -> bytes:
     """A genuine backup of ``peer`` holding ``accounts``, sealed with ``kdf``."""
-    vault = VaultData(peer.device_id, peer.device, moment, accounts)
+    vault = VaultData(peer.device_id, peer.device, moment, accounts, rejected=rejected)
     return backup_format.seal(
         payload.encode(vault), kind="backup", device_id=peer.device_id, device=peer.device,
         created=moment, keys=MasterKeys(PASSPHRASE), kdf_salt=peer.salt, kdf=kdf,
@@ -380,3 +386,37 @@ def test_weakly_protected_backups_are_read_with_one_warning_per_device(
     )
     home.ok("scan")
     assert "warning" not in home.ok("status").stdout
+
+
+# --- the spec's corners, through the intake -------------------------------------------------
+
+
+def test_a_backup_from_before_the_year_1000_is_ordered_as_a_time(me: LocalHome) -> None:
+    """Header times compare as times: an unpadded "999-…" sorted after "2026-…" as text, so
+    a device with a broken clock (or a writer of such files) could pin its queue entry."""
+    phone, svc = Peer("phone"), me.service()
+    ancient = datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)
+    first = me.sync / "ancient-4otp-keys-export.4otp.txt"
+    first.write_bytes(phone.backup([1], ancient))
+    assert svc.consider(first).kind == "queued"
+    [view] = svc.pending()
+    assert view.entry.created == "0999-01-02T03:04:05Z"
+    later = phone.drop(me.sync, [1, 2], minutes_ago(1))
+    outcome = svc.consider(later)
+    assert outcome.kind == "queued", outcome
+    [view] = svc.pending()
+    assert view.entry.file == str(later)
+
+
+def test_a_backups_rejections_are_read_but_never_adopted(local_home: MakeLocal) -> None:
+    me = local_home("laptop")
+    phone = Peer("phone")
+    theirs = Rejection(str(uuid.uuid4()), "ab" * 32, "Their — choice", minutes_ago(9))
+    backup = me.sync / phone.name(minutes_ago(5))
+    backup.write_bytes(sealed(phone, (code(1),), minutes_ago(5), rejected=(theirs,)))
+    svc = me.service()
+    preview = svc.preview_import(backup)
+    assert preview.plan.counts()["new"] == 1
+    after = svc.apply_import(preview)
+    assert [a.label for a in after.accounts] == [code(1).label]
+    assert after.rejected == ()  # the phone's decisions stay the phone's

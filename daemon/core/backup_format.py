@@ -106,6 +106,7 @@ _UUID_RE = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 _TIME_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
 _INT_RE = re.compile(r"\A(?:0|[1-9][0-9]{0,11})\Z")  # str.isdigit() would take "²"
 _PRINTABLE_RE = re.compile(r"\A[\x20-\x7e]*\Z")
+_HEADER_TEXT_RE = re.compile(r"\A[\x20-\x7e\n]*\Z")  # printable ASCII lines
 _TRUNCATED = "file is truncated (it ends before its end line; it may still be arriving)"
 
 
@@ -207,8 +208,10 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _format_time(moment: datetime) -> str:
-    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
+def format_time(moment: datetime) -> str:
+    """The one spelling of a time (docs/format.md): ``YYYY-MM-DDTHH:MM:SSZ``, UTC. Not
+    strftime: its %Y does not zero-pad years before 1000 on every platform (glibc gives
+    "999-…"), and such text would no longer sort or parse as a time."""
     m = moment.astimezone(UTC)
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
@@ -253,7 +256,7 @@ def seal(
         "kind": kind,
         "device-id": device_id,
         "device": device,
-        "created": _format_time(created),
+        "created": format_time(created),
         "kdf": "argon2id",
         "kdf-memory-kib": str(kdf.memory_kib),
         "kdf-iterations": str(kdf.iterations),
@@ -372,6 +375,8 @@ def _parse_header(header: bytes) -> Header:
         text = header.decode("ascii")
     except UnicodeDecodeError:
         raise DamagedFile("file is damaged (header is not ASCII)") from None
+    if not _HEADER_TEXT_RE.match(text):  # a TAB, CR, NUL, ESC or DEL in a value
+        raise DamagedFile("file is damaged (header has a control character)")
     lines = text.split("\n")[1:-2]
     if len(lines) > MAX_HEADER_LINES:
         raise DamagedFile("file is damaged (header has too many lines)")
