@@ -456,6 +456,8 @@ class Service(Intake):
         try:
             if fmt == "otpsync" or (fmt == "auto" and data.startswith(backup_format.MAGIC_BYTES)):
                 header, incoming = self._open_backup(data, password)
+                if header.kdf.weak:
+                    log.warning("%s", weak_writer_message(header.device))
                 origin = f"backup from {header.device}, {header.created:%Y-%m-%d %H:%M} UTC"
                 accounts, device_id = incoming.accounts, header.device_id
             else:

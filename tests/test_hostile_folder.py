@@ -375,6 +375,8 @@ def test_weakly_protected_backups_are_read_with_one_warning_per_device(
     done = home.ok("scan")
     assert done.stdout == "Looked at 2 files; queued 1.\n"
     assert done.stderr == ""  # once per device, not once per file
+    done = home.ok("import", str(first), "--dry-run")  # a file named by hand: said each time
+    assert "warning: phone writes weakly protected backups: raise [kdf] there" in done.stderr
     status = home.ok("status").stdout
     assert "  warning:     phone writes weakly protected backups: raise [kdf] there\n" in status
     assert json.loads(home.ok("status", "--json").stdout)["warnings"] == [
