@@ -470,6 +470,10 @@ class Daemon:
         elif outcome.kind == "deferred":  # KDF budget spent: a later rescan tries it again
             log.warning("%s", outcome.message)
             self._tracker.forget(outcome.path)
+        elif outcome.kind == "unreadable":
+            # Someone put a FIFO or a link out of the folder under a backup's name: say so in
+            # the log, but do not let whoever can write there raise alarms on every rescan.
+            log.warning("%s", outcome.message)
         else:
             log.debug("%s: %s", outcome.path.name, outcome.kind)
 

@@ -22,6 +22,7 @@ from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header, MasterKeys
+from daemon.core.display import shown
 from daemon.core.merge import MergePlan
 from daemon.core.otp import Code, code_at
 from daemon.core.payload import VaultData
@@ -29,10 +30,13 @@ from daemon.errors import (
     BackupError,
     DuplicateAccount,
     FileMissing,
+    FileTooLarge,
     KdfBudgetSpent,
     NoSuchAccount,
     NotABackup,
+    NotAFile,
     NoVault,
+    OtpsyncError,
     PasswordRequired,
     UnknownFormat,
     UsageError,
@@ -41,13 +45,20 @@ from daemon.errors import (
     WriteFailed,
     WrongPassphrase,
 )
-from daemon.exporter import content_fingerprint, prune_own, read_folder_file
-from daemon.fsutil import ensure_private_dir, write_atomic, write_new
+from daemon.exporter import content_fingerprint, prune_own
+from daemon.fsutil import ensure_private_dir, read_bounded, write_atomic, write_new
 from daemon.inbox import Inbox
-from daemon.intake import Approved, Intake, Outcome, PendingView, describe_claims
+from daemon.intake import (
+    Approved,
+    Intake,
+    Outcome,
+    PendingView,
+    describe_claims,
+    weak_writer_message,
+)
 from daemon.kdf_budget import KdfBudget
 from daemon.ledger import Ledger
-from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
+from daemon.passphrase import PassphraseSources, child_env, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles
 from daemon.vault_store import Snapshot, VaultStore
@@ -229,11 +240,13 @@ class Service(Intake):
             return old_id, new_id, None
         done = self._export(self.vault(), None)
         removed = []
+        folder = self.config.sync_folder
         for entry in old_files.values():
-            path = self.config.sync_folder / entry.name
+            path = folder / entry.name
             try:
-                same = hashlib.sha256(read_folder_file(path)).hexdigest() == entry.sha256
-            except OSError:
+                data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
+                same = hashlib.sha256(data).hexdigest() == entry.sha256
+            except OtpsyncError:
                 continue
             if same and path != done.path:
                 path.unlink(missing_ok=True)
@@ -253,21 +266,30 @@ class Service(Intake):
 
     @staticmethod
     def _check_peers(folder: Path, keys: MasterKeys) -> list[str]:
-        """Warn when backups already in the sync folder were sealed with another passphrase."""
-        for path in sorted(folder.iterdir(), reverse=True)[:50]:
-            if not filenames.NAME_RE.match(path.name):
-                continue
-            try:
-                backup_format.open_sealed(path.read_bytes(), keys)
-            except WrongPassphrase:
-                return [
-                    f"{path.name} in the sync folder was sealed with another passphrase;"
-                    " all your devices must use the same one"
-                ]
-            except (BackupError, OSError):
-                continue
+        """Warn when backups already in the sync folder were sealed with another passphrase.
+        Files named like backups that are no file (a FIFO, a link to /dev/zero) are named
+        and skipped; nothing planted there can hang ``init`` or fill the memory."""
+        warnings = []
+        try:
+            names = sorted(folder.iterdir(), reverse=True)
+        except OSError:
             return []
-        return []
+        for path in [p for p in names if filenames.NAME_RE.match(p.name)][:50]:
+            try:
+                data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
+                backup_format.open_sealed(data, keys)
+            except (NotAFile, FileTooLarge) as exc:
+                warnings.append(f"ignored {exc}")
+                continue
+            except WrongPassphrase:
+                warnings.append(
+                    f"{shown(path.name)} in the sync folder was sealed with another passphrase;"
+                    " all your devices must use the same one"
+                )
+            except OtpsyncError:
+                continue
+            break
+        return warnings
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -498,11 +520,12 @@ class Service(Intake):
         from daemon.watcher import scan
 
         found = []
-        for path in scan(self.config.sync_folder, False, ()):
+        folder = self.config.sync_folder
+        for path in scan(folder, False, ()):
             try:
-                data = read_folder_file(path)
+                data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
                 header = backup_format.read_header(data)
-            except (OSError, BackupError):
+            except OtpsyncError:
                 continue
             if header.device_id == device_id:
                 found.append((path, data, header))
@@ -574,6 +597,8 @@ class Service(Intake):
         try:
             if fmt == "otpsync" or (fmt == "auto" and data.startswith(backup_format.MAGIC_BYTES)):
                 header, incoming = self._open_backup(data, password)
+                if header.kdf.weak:
+                    log.warning("%s", weak_writer_message(header.device))
                 origin = f"backup from {header.device}, {header.created:%Y-%m-%d %H:%M} UTC"
                 accounts, device_id = incoming.accounts, header.device_id
             else:
@@ -617,22 +642,8 @@ class Service(Intake):
 
     @staticmethod
     def _read_import_file(source: Path) -> bytes:
-        try:
-            size = source.stat().st_size
-        except FileNotFoundError:
-            raise FileMissing(f"{source}: file not found") from None
-        except OSError as exc:
-            raise FileMissing(f"{source}: {exc.strerror}") from None
-        if not source.is_file():
-            raise FileMissing(f"{source}: not a file")
-        try:
-            backup_format.check_size(size)
-            with open(source, "rb") as f:
-                return f.read(backup_format.MAX_FILE_BYTES + 1)
-        except BackupError as exc:
-            raise exc.located(source) from None
-        except OSError as exc:
-            raise FileMissing(f"{source}: cannot read it ({exc.strerror})") from None
+        """The file the person named (a symlink they made is theirs to follow), bounded."""
+        return read_bounded(source, backup_format.MAX_FILE_BYTES)
 
     def daemon_status(self) -> dict[str, object]:
         """``otpsync status``: needs no passphrase (config and state files only)."""
@@ -665,6 +676,9 @@ class Service(Intake):
             "pending": len(self.inbox.entries()),
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
+            "warnings": [
+                weak_writer_message(d) for d in sorted(self.state.weak_writers().values())
+            ],
             "not_written_here": claims["forged"],
             "identity_clash": claims["identity-clash"],
         }
@@ -695,5 +709,6 @@ __all__ = [
     "Outcome",
     "PendingView",
     "Service",
+    "child_env",
     "describe_claims",
 ]

@@ -28,7 +28,7 @@ from daemon.errors import (
     VaultBusy,
     VaultExists,
 )
-from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
+from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, read_bounded, write_atomic
 from daemon.paths import Paths
 
 LOCK_TIMEOUT = 15.0
@@ -96,6 +96,10 @@ class VaultStore:
                 " try again"
             ) from None
 
+    def _read(self, path: Path) -> bytes:
+        """A vault or snapshot file, bounded like any file: never more than the size cap."""
+        return read_bounded(path, backup_format.MAX_FILE_BYTES, within=self.paths.data_dir)
+
     def _open(self, data: bytes, where: Path) -> tuple[Header, VaultData]:
         try:
             header, raw = backup_format.open_sealed(data, self.keys)
@@ -108,13 +112,11 @@ class VaultStore:
     def load(self) -> VaultData:
         """Read and decrypt the vault; remembers its KDF salt for the next save and exports."""
         try:
-            data = self.paths.vault_file.read_bytes()
-        except FileNotFoundError:
+            data = self._read(self.paths.vault_file)
+        except FileMissing:
             raise NoVault(
                 f"no vault at {self.paths.vault_file}; run `otpsync init` first"
             ) from None
-        except OSError as exc:
-            raise FileMissing(f"cannot read {self.paths.vault_file}: {exc.strerror}") from None
         header, vault = self._open(data, self.paths.vault_file)
         self._salt, self._salt_kdf = header.kdf_salt, header.kdf
         self._seq = max(self._seq, header.seq)
@@ -182,7 +184,7 @@ class VaultStore:
         ensure_private_dir(self.paths.snapshots_dir)
         now = datetime.now(UTC)
         path = self.paths.snapshots_dir / f"{now.strftime(_STAMP)[:-1]}Z-{reason}{_SNAP_SUFFIX}"
-        data = self.paths.vault_file.read_bytes()
+        data = self._read(self.paths.vault_file)
         write_atomic(path, data)
         taken = Snapshot(path, now, reason, backup_format.read_header(data).seq)
         for old in [s for s in self.snapshots() if s.path != path][self.keep - 1 :]:
@@ -196,12 +198,12 @@ class VaultStore:
         if not snaps:
             raise NothingToUndo("nothing to undo (no snapshot left)")
         latest = snaps[0]
-        data = latest.path.read_bytes()
+        data = self._read(latest.path)
         _, vault = self._open(data, latest.path)
         undone = self.paths.snapshots_dir / "undone"
         ensure_private_dir(undone)
         stamp = datetime.now(UTC).strftime(_STAMP)
-        write_atomic(undone / f"{stamp}-replaced{_SNAP_SUFFIX}", self.paths.vault_file.read_bytes())
+        write_atomic(undone / f"{stamp}-replaced{_SNAP_SUFFIX}", self._read(self.paths.vault_file))
         for old in sorted(undone.glob("*" + _SNAP_SUFFIX), reverse=True)[self.keep :]:
             old.unlink(missing_ok=True)
         self.save(vault, device=backup_format.read_header(data).device)  # seq grows on

@@ -122,10 +122,11 @@ def test_scan_once_queues_a_source_backup_from_the_cli(local_home, tmp_path: Pat
 def test_the_queue_keeps_a_plain_source_backup_sealed_and_approves_without_it(
     local_home, tmp_path: Path
 ) -> None:
-    """A plain (unencrypted) Aegis backup is queued as a copy sealed with our passphrase: no
-    plaintext secret in the state dir, and approval needs neither the original file nor the
-    app's password any more."""
+    """A plain (unencrypted) Aegis backup, from a source configured without a password, is
+    queued as a copy sealed with our passphrase: no plaintext secret in the state dir, and
+    approval does not need the original file any more."""
     table = source_table(tmp_path).replace('format = "aegis"', 'format = "auto"')
+    table = "\n".join(line for line in table.splitlines() if "password_file" not in line)
     home = local_home("laptop", extra=daemon_settings() + "\n" + table)
     codes = [Account.create(secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", issuer="GitHub",
                             account="mason"),
@@ -145,7 +146,6 @@ def test_the_queue_keeps_a_plain_source_backup_sealed_and_approves_without_it(
     assert (inbox / view.entry.copy).read_bytes().startswith(b"otpsync-backup v2\n")
 
     original.unlink()
-    (tmp_path / "aegis-password").unlink()
     approved = home.service().approve(view.entry.id)
     assert sorted(a.label for a in approved.added) == ["Amazon — mason", "GitHub — mason"]
     assert home.service().pending() == []
@@ -167,3 +167,18 @@ def test_an_entry_queued_as_the_raw_file_by_an_earlier_version_still_approves(
     assert entry is not None
     approved = home.service().approve(entry.id)
     assert [a.label for a in approved.added] == ["GitHub — mason"]
+
+
+def test_a_plain_file_is_refused_when_the_source_has_a_password(local_home, tmp_path: Path) -> None:
+    """Issue 9: the app writes encrypted backups; a plain file under its name is someone
+    else's, and would bring codes nobody had to know a password for."""
+    home = local_home("laptop", extra=daemon_settings() + "\n" + source_table(tmp_path))
+    planted = Account.create(secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", issuer="Evil",
+                             account="mason")  # fmt: skip
+    path = drop(aegis.plain([planted]), home.sync, "aegis-backup-20261128-100000.json")
+    outcome = home.service().consider(path)
+    assert outcome.kind == "damaged"
+    assert "is not encrypted, but [[watch.sources]] 'aegis' has a password" in outcome.message
+    assert home.service().pending() == []
+    done = home.home.ok("scan")
+    assert done.stdout == "Looked at 1 file; queued 0.\n"

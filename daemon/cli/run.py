@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
 import threading
 
-from daemon.cli.common import log
+from daemon.cli.common import EscapingFormatter, PrivateRotatingFileHandler, log, print_json, say
+from daemon.core.display import shown
 from daemon.errors import OtpsyncError
 from daemon.service import Service, describe_claims
 
@@ -44,7 +44,7 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
 
     def say(event: Event) -> None:
         if event.kind in ("pending", "merged", "error"):
-            print(f"otpsync: {event.message}", file=sys.stderr, flush=True)
+            print(f"otpsync: {shown(event.message)}", file=sys.stderr, flush=True)
 
     daemon.add_listener(say)
     daemon.start()
@@ -57,49 +57,57 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_to_file(svc: Service, verbose: bool) -> None:
-    from logging.handlers import RotatingFileHandler
+LOG_BYTES = 1_000_000  # per file; three older ones are kept
 
+
+def _log_to_file(svc: Service, verbose: bool) -> logging.Handler:
     from daemon.fsutil import ensure_private_dir
 
     ensure_private_dir(svc.paths.state_dir)
-    path = svc.state.log_file
-    handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-    path.chmod(0o600)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = PrivateRotatingFileHandler(
+        svc.state.log_file,
+        maxBytes=LOG_BYTES,
+        backupCount=3,
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for stream in root.handlers:
-        if not isinstance(stream, RotatingFileHandler):
+        if not isinstance(stream, PrivateRotatingFileHandler):
             stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
     for chatty in ("apscheduler", "watchdog", "filelock", "tzlocal"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    return handler
 
 
 def cmd_status(svc: Service, args: argparse.Namespace) -> int:
     info = svc.daemon_status()
     if args.json:
-        print(json.dumps(info, ensure_ascii=False))
+        print_json(info)
         return 0
     last = info["last_export"]
     print(
         f"otpsync {'running (pid ' + str(info['pid']) + ')' if info['running'] else 'not running'}"
     )
-    print(f"  device:      {info['device']}")
-    print(f"  sync folder: {info['sync_folder']}")
-    print(f"  last backup: {last['time'] + '  ' + last['file'] if last else 'none yet'}")
+    say(f"  device:      {info['device']}")
+    say(f"  sync folder: {info['sync_folder']}")
+    say(f"  last backup: {last['time'] + '  ' + last['file'] if last else 'none yet'}")
     print(f"  next backup: {info['next_export'] or '-'}")
     print(f"  pending:     {info['pending']}")
     print(f"  watching:    {info['watch_mode']}")
+    for warning in info["warnings"]:
+        say(f"  warning:     {warning}")
     claims = {"forged": info["not_written_here"], "identity-clash": info["identity_clash"]}
     for line in describe_claims(info["device"], claims):
-        print(f"  warning:     {line}")
+        say(f"  warning:     {line}")
     for path in [*info["not_written_here"], *info["identity_clash"]]:
-        print(f"               {path}")
+        say(f"               {path}")
     if info["last_error"]:
-        print(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
+        say(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
     return 0
 
 

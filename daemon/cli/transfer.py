@@ -15,6 +15,7 @@ from daemon.cli.common import (
     interactive,
     log,
     read_password_file,
+    say,
 )
 from daemon.errors import UsageError
 from daemon.service import ImportPreview, Service
@@ -48,7 +49,7 @@ def cmd_export(svc: Service, args: argparse.Namespace) -> int:
     if args.format == "4otp":
         done = svc.export(out, only=args.only)
         print(f"Wrote an encrypted backup of {count(done.codes, 'code')}:")
-        print(done.path)
+        say(str(done.path))
         return 0
     if out is None:
         raise UsageError(
@@ -72,7 +73,7 @@ def cmd_export(svc: Service, args: argparse.Namespace) -> int:
             "aegis-encrypted": "as a password-protected Aegis vault",
             "qr": "as QR codes (one PNG each)"}[args.format]  # fmt: skip
     print(f"Wrote {count(done.codes, 'code')} {what}:")
-    print(done.path)
+    say(str(done.path))
     return 0
 
 
@@ -85,8 +86,8 @@ def _print_preview(preview: ImportPreview, shown_name: str) -> None:
     )
     if n["skipped"]:
         line += f", {n['skipped']} skipped"
-    print(line)
-    print(f"  ({preview.origin})")
+    say(line)
+    say(f"  ({preview.origin})")
     for change in plan.of("new") + plan.of("updated") + plan.of("skipped"):
         print(describe(change))
     if plan.of("skipped") and not plan.include_deleted:
