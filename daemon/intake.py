@@ -32,6 +32,7 @@ from daemon.errors import (
     OtpsyncError,
     PasswordRequired,
     TruncatedFile,
+    UnknownFormat,
     UnsupportedVersion,
     WrongPassphrase,
 )
@@ -54,6 +55,7 @@ class Offer:
     device_id: str
     created: str  # ISO 8601 UTC, to the second
     accounts: tuple[Account, ...]
+    skipped: tuple[importers.Skipped, ...] = ()  # another app's entries otpsync cannot make
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +193,13 @@ class Intake:
             return settle("wrong-passphrase", f"{path}: {why}")
         except (TruncatedFile, DamagedFile, BackupError) as exc:
             return retry_or_damaged(exc)
+        if offer.skipped:  # once per file: the content hash is marked seen below
+            log.warning(
+                "%s: %d not imported: %s",
+                path,
+                len(offer.skipped),
+                "; ".join(s.shown() for s in offer.skipped),
+            )
         plan = merge.plan(vault, offer.accounts, source=offer.device_id)
         if not plan.has_changes:
             return settle("nothing-new")
@@ -205,22 +214,36 @@ class Intake:
         return Offer(header.device, header.device_id, created, incoming.accounts)
 
     def _source_offer(self: Service, data: bytes, source: WatchSource, path: Path) -> Offer:
-        """Another app's automatic backup: its importer, its own password, the file's mtime."""
-        importer = importers.get(source.format) if source.format != "auto" else (
-            importers.get(importers.detect(data))
-        )  # fmt: skip
-        password = source_password(source) if importer.encrypted(data) else None
-        if importer.encrypted(data) and password is None:
-            raise PasswordRequired(
-                f"is an encrypted {importer.title}: set password_command or password_file"
-                f" for [[watch.sources]] {source.name!r}"
-            )
-        accounts = tuple(importer.parse(data, password))
+        """Another app's automatic backup: its importer, its own password, the file's mtime.
+        Entries otpsync cannot make come back in ``skipped``; the rest are offered."""
+        importer, password = self._source_importer(data, source)
+        if password is None and importer.encrypted(data):
+            password = source_password(source)
+            if password is None:
+                raise PasswordRequired(
+                    f"is an encrypted {importer.title}: set password_command or password_file"
+                    f" for [[watch.sources]] {source.name!r}"
+                )
+        result = importer.parse(data, password)
         try:
             mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime(_TIME)
         except OSError:
             mtime = now_text()
-        return Offer(source.name, source_device_id(source), mtime, accounts)
+        return Offer(source.name, source_device_id(source), mtime, result.accounts, result.skipped)
+
+    @staticmethod
+    def _source_importer(data: bytes, source: WatchSource) -> tuple[importers.Importer, str | None]:
+        """The source's format, or the one its content shows. A file nothing claims may be an
+        old andOTP backup (no header): then the source's password is asked and tried."""
+        if source.format != "auto":
+            return importers.get(source.format), None
+        try:
+            return importers.get(importers.detect(data)), None
+        except UnknownFormat:
+            password = source_password(source)
+            if password is None:
+                raise
+            return importers.get(importers.detect(data, password)), password
 
     def _queue(
         self: Service,

@@ -7,6 +7,8 @@ a later Aegis backup with one more code offers just that one.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -67,7 +69,7 @@ def test_aegis_backups_are_queued_approved_and_reoffered_only_when_new(
     assert len(home.service().vault().accounts) == 7
 
     # The app's next automatic backup: the same seven codes and one more.
-    seven = importers.get("aegis").parse(AEGIS.read_bytes(), PASSWORD)
+    seven = importers.get("aegis").parse(AEGIS.read_bytes(), PASSWORD).accounts
     eighth = Account.create(secret="JBSWY3DPEHPK3PXP", issuer="GitHub", account="mason")
     later = aegis.encrypted([*seven, eighth], PASSWORD)
     drop(later, home.sync, "aegis-backup-20261129-100000.json")
@@ -167,3 +169,31 @@ def test_an_entry_queued_as_the_raw_file_by_an_earlier_version_still_approves(
     assert entry is not None
     approved = home.service().approve(entry.id)
     assert [a.label for a in approved.added] == ["GitHub — mason"]
+
+
+def test_a_source_backup_with_entries_otpsync_cannot_make_queues_the_rest(
+    local_home, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 11: a Yandex entry in the app's backup is logged once (its label escaped) and
+    the other codes are queued; looking at the same file again logs nothing more."""
+    table = source_table(tmp_path).replace('format = "aegis"', 'format = "auto"')
+    home = local_home("laptop", extra=daemon_settings() + "\n" + table)
+    good = Account.create(secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", issuer="GitHub",
+                          account="mason")  # fmt: skip
+    vault = json.loads(aegis.plain([good]))
+    yandex = {**vault["db"]["entries"][0], "type": "yandex", "issuer": "Yandex\x1b[31m",
+              "name": "ivan", "uuid": "0f8a7e44-1b0c-4d8e-9a51-6e1f4f3a2b10"}  # fmt: skip
+    vault["db"]["entries"].append(yandex)
+    path = drop(json.dumps(vault).encode(), home.sync, "aegis-backup-20261128-100000.json")
+    svc = home.service()
+    caplog.set_level(logging.WARNING, logger="daemon.intake")
+
+    assert svc.consider(path).kind == "queued"
+    [view] = svc.pending()
+    assert [c.incoming.label for c in view.offered()] == ["GitHub — mason"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "daemon.intake"]
+    assert warnings == [
+        f"{path}: 1 not imported: Yandex\\x1b[31m — ivan (Yandex codes are not supported)"
+    ]
+    assert svc.consider(path).kind == "seen"
+    assert len([r for r in caplog.records if r.name == "daemon.intake"]) == 1

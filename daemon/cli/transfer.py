@@ -91,6 +91,9 @@ def _print_preview(preview: ImportPreview, shown_name: str) -> None:
         print(describe(change))
     if plan.of("skipped") and not plan.include_deleted:
         print("  (codes removed here stay out; --include-deleted brings them back)")
+    if preview.skipped:
+        reasons = "; ".join(s.shown() for s in preview.skipped)
+        print(f"  {len(preview.skipped)} not imported: {reasons}")
 
 
 def cmd_import(svc: Service, args: argparse.Namespace) -> int:
@@ -126,7 +129,7 @@ def cmd_import(svc: Service, args: argparse.Namespace) -> int:
             file=sys.stderr if args.json else sys.stdout,
         )
     if args.json:
-        print(json.dumps(plan.counts()))
+        print(json.dumps(preview.counts()))
     return 0
 
 

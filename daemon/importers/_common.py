@@ -1,5 +1,6 @@
-"""What every importer shares: the Importer record, typed access to untrusted JSON, secret
-encodings, bounded KDFs and ciphers, Android preference files and in-memory SQLite.
+"""What every importer shares: the Importer record, entry-level tolerance (``each``,
+``Skipped``), typed access to untrusted JSON, secret encodings, bounded KDFs and ciphers,
+Android preference files and in-memory SQLite.
 
 Everything here turns a malformed or hostile file into one of our errors with a one-line
 message (never quoting file content, which may hold secrets), and refuses to spend more than a
@@ -15,9 +16,10 @@ import json
 import re
 import sqlite3
 import struct
+import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -71,7 +73,88 @@ STRUCTURAL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-# --- the registry record -----------------------------------------------------------------------
+# --- entries otpsync cannot make, and the registry record ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry left out of an import, and why: "Yandex — ivan", "Yandex codes are not
+    supported". ``malformed`` says the entry is not laid out as the format's entries are (a
+    missing field), as opposed to a well-formed entry otpsync cannot make (mOTP, a value that
+    is not a secret). Both texts may come from the file: show them through ``shown``."""
+
+    label: str
+    reason: str
+    malformed: bool = False
+
+    def shown(self) -> str:
+        return f"{printable(self.label)} ({printable(self.reason)})"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What one file gives: the accounts to offer, and the entries left out (with reasons)."""
+
+    accounts: tuple[Account, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+
+class EntrySkipped(ImportFailed):
+    """One entry otpsync cannot make. ``each`` turns it into a ``Skipped``; raised anywhere
+    else it is an ImportFailed like any other, so it can never be lost."""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(f"{label}: {reason}")
+        self.label, self.reason = label, reason
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Text from a file, safe to print or log: control and format characters (escapes, bidi
+    overrides, line breaks) shown as ``\\x1b``/``\\u202e``, and long text cut."""
+    out = "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs") else
+        (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        for ch in text[:limit]
+    )  # fmt: skip
+    return out + ("…" if len(text) > limit else "")
+
+
+def each(
+    items: Iterable[Any], convert: Callable[[Any, str], Account | list[Account | Skipped]],
+    what: str | Callable[[int, Any], str] = "entry",
+) -> list[Account | Skipped]:  # fmt: skip
+    """``convert(item, "entry 3")`` for every item, where one entry that fails becomes a
+    ``Skipped`` instead of failing the file. Failures of the file as a whole (a wrong
+    password, an authentication failure, a KDF out of bounds) are not ImportFailed and pass.
+    ``convert`` may return several results (a line holding a batch of codes); ``what`` names
+    the entries ("service" → "service 3"), or is ``(index, item) → name``."""
+    out: list[Account | Skipped] = []
+    for index, item in enumerate(items, 1):
+        where = what(index, item) if callable(what) else f"{what} {index}"
+        try:
+            made = convert(item, where)
+        except EntrySkipped as exc:
+            out.append(Skipped(exc.label, exc.reason))
+            continue
+        except ImportFailed as exc:
+            out.append(Skipped(where, _unlocated(exc.message, where), malformed=True))
+            continue
+        except STRUCTURAL_ERRORS:
+            reason = "not laid out as this format's entries are"
+            out.append(Skipped(where, reason, malformed=True))
+            continue
+        out += made if isinstance(made, list) else [made]
+        check_count(len(out))
+    return out
+
+
+def _unlocated(message: str, where: str) -> str:
+    """The reason alone, to show after the entry's name: "entry 3: missing 'info'" gives
+    "missing 'info'", and "entry 3 is not a JSON object" gives "not a JSON object"."""
+    for prefix in (f"{where}: ", f"{where} is ", f"{where} "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
 
 
 def _never(data: bytes) -> bool:
@@ -82,15 +165,16 @@ def _never(data: bytes) -> bool:
 class Importer:
     """One app's export format: how to recognise it by content, and how to read it.
 
-    ``read`` does the work; ``parse`` wraps it with the size cap, the entry cap and the
-    guarantee that only our errors come out, each prefixed with ``title``.
+    ``read`` does the work and returns accounts and ``Skipped`` entries (through ``each``);
+    ``parse`` wraps it with the size cap, the entry cap and the guarantee that only our
+    errors come out, each prefixed with ``title``, and sorts the two apart.
     """
 
     name: str
     title: str
     description: str
     sniff: Callable[[bytes], bool]
-    read: Callable[[bytes, str | None], list[Account]]
+    read: Callable[[bytes, str | None], list[Account | Skipped]]
     is_encrypted: Callable[[bytes], bool] = _never
 
     def encrypted(self, data: bytes) -> bool:
@@ -100,11 +184,16 @@ class Importer:
         except (*STRUCTURAL_ERRORS, BackupError):
             return False  # unreadable: parse() will say why, located
 
-    def parse(self, data: bytes, password: str | None = None) -> list[Account]:
+    def parse(self, data: bytes, password: str | None = None) -> ImportResult:
+        """The file's accounts and skipped entries. File-level strictness: a file that is
+        unreadable as a whole fails; so does one where no entry imports and some entry is
+        malformed (the file is not really this format). Entries that are well formed but
+        cannot be made (mOTP, Yandex, a value that is no secret) are skipped even when they
+        are all there is: the file is fine, and the preview says what is left out."""
         check_size(len(data))
         try:
-            accounts = self.read(data, password)
-            check_count(len(accounts))
+            results = self.read(data, password)
+            check_count(len(results))
         except FileTooLarge:
             raise
         except BackupError as exc:
@@ -115,7 +204,14 @@ class Importer:
             raise ImportFailed(
                 f"{self.title}: the file is damaged or not laid out as this format is"
             ) from None
-        return accounts
+        accounts = tuple(r for r in results if isinstance(r, Account))
+        skipped = tuple(r for r in results if isinstance(r, Skipped))
+        first_malformed = next((s for s in skipped if s.malformed), None)
+        if not accounts and first_malformed is not None:
+            raise ImportFailed(
+                f"{self.title}: {first_malformed.label}: {printable(first_malformed.reason)}"
+            )
+        return ImportResult(accounts, skipped)
 
 
 def check_count(count: int) -> None:
@@ -137,6 +233,35 @@ def b32(raw: bytes) -> str:
     return base64.b32encode(raw).decode("ascii").rstrip("=")
 
 
+# Code types other apps make and otpsync cannot, by the names their files use.
+_TYPE_NAMES = {"motp": "mOTP", "yandex": "Yandex", "yaotp": "Yandex", "ocra": "OCRA"}
+
+
+def entry_label(where: str, issuer: str = "", account: str = "") -> str:
+    """How a skipped entry is named: "Yandex — ivan" as in every list, else "entry 3"."""
+    issuer, account = issuer.strip(), account.strip()
+    if issuer and account:
+        return f"{issuer} — {account}"
+    return issuer or account or where
+
+
+def unsupported_type(label: str, otp_type: str) -> EntrySkipped:
+    """The skip for a code type otpsync cannot make (mOTP, Yandex, or one it never heard of)."""
+    name = _TYPE_NAMES.get(otp_type.strip().lower())
+    if name is None:
+        return EntrySkipped(label, f"unknown code type {otp_type.strip()[:40]!r}")
+    return EntrySkipped(label, f"{name} codes are not supported")
+
+
+def skip_reason(message: str) -> str:
+    """InvalidAccount's words, shortened where the preview wants them short."""
+    if message.startswith("the secret is not base32"):
+        return "not a secret"
+    if message == "the secret is empty":
+        return "no secret"
+    return message
+
+
 def make_account(
     where: str,
     *,
@@ -149,14 +274,18 @@ def make_account(
     period: int = 30,
     counter: int = 0,
 ) -> Account:
-    """Account.create, with its complaint located ("entry 3: …") as an import error."""
+    """Account.create for one entry; an entry it cannot make raises EntrySkipped, named by
+    its issuer and account ("Yandex — ivan"), which ``each`` collects."""
+    label = entry_label(where, issuer, account)
+    if type.lower() not in ("totp", "hotp", "steam"):
+        raise unsupported_type(label, type)
     # Refuse a huge "secret" before any decoder walks it (base32 is 8 chars per 5 bytes,
     # plus the spaces and dashes people paste).
     if len(secret) > (MAX_SECRET_BYTES if isinstance(secret, bytes) else 4 * MAX_SECRET_BYTES):
-        raise ImportFailed(f"{where}: the secret is longer than {MAX_SECRET_BYTES} bytes")
+        raise EntrySkipped(label, f"the secret is longer than {MAX_SECRET_BYTES} bytes")
     if isinstance(secret, bytes):
         if not secret:
-            raise ImportFailed(f"{where}: the secret is empty")
+            raise EntrySkipped(label, "no secret")
         secret = b32(secret)
     try:
         return Account.create(
@@ -170,7 +299,7 @@ def make_account(
             counter=counter if type.lower() == "hotp" else 0,  # some files store one anyway
         )
     except InvalidAccount as exc:
-        raise ImportFailed(f"{where}: {exc.message}") from None
+        raise EntrySkipped(label, skip_reason(exc.message)) from None
 
 
 def without_issuer_prefix(name: str, issuer: str) -> str:
@@ -245,6 +374,11 @@ class Fields:
     def integer(self, key: str, default: Any = _REQUIRED) -> int:
         """An int; apps also write numbers as "30" or 30.0, which we accept."""
         value, missing = self._get(key, default)
+        if not missing and isinstance(value, str) and not value.strip():
+            # Apps that keep numbers as text write "" for "the default" (TOTP Authenticator).
+            if default is _REQUIRED:
+                raise ImportFailed(f"{self.where}: {key!r} is empty")
+            return default
         if missing:
             return value
         if isinstance(value, bool):

@@ -16,6 +16,9 @@ from daemon.errors import DamagedFile, ImportFailed, UnsupportedImport, WrongPas
 from daemon.importers._common import (
     Fields,
     Importer,
+    Skipped,
+    each,
+    entry_label,
     from_b64,
     from_hex,
     gcm_open,
@@ -25,6 +28,7 @@ from daemon.importers._common import (
     make_account,
     require_password,
     scrypt,
+    unsupported_type,
 )
 
 SUPPORTED_DB_VERSION = 3
@@ -42,7 +46,7 @@ def is_encrypted(data: bytes) -> bool:
     return isinstance(root, dict) and isinstance(root.get("db"), str)
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     root = Fields.of(load_json(data), "the vault")
     header = root.child("header")
     db: Any = root.data.get("db")
@@ -57,21 +61,22 @@ def read(data: bytes, password: str | None) -> list[Account]:
             f"vault database version {version} is newer than otpsync reads "
             f"(up to {SUPPORTED_DB_VERSION})"
         )
-    return [_entry(value, f"entry {i}") for i, value in enumerate(body.items("entries"), 1)]
+    return each(body.items("entries"), _entry)
 
 
 def _entry(value: Any, where: str) -> Account:
     entry = Fields.of(value, where)
     otp_type = entry.text("type").lower()
+    issuer, name = entry.text("issuer", ""), entry.text("name", "")
     if otp_type not in ("totp", "hotp", "steam"):
-        raise UnsupportedImport(f"{where} is a {otp_type} code, which otpsync cannot make")
+        raise unsupported_type(entry_label(where, issuer, name), otp_type)
     info = entry.child("info")
     return make_account(
         where,
         type=otp_type,
         secret=info.text("secret"),
-        issuer=entry.text("issuer", ""),
-        account=entry.text("name", ""),
+        issuer=issuer,
+        account=name,
         algorithm=info.text("algo", "SHA1"),
         digits=info.integer("digits", 6),
         period=info.integer("period", 30),

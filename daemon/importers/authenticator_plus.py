@@ -13,7 +13,7 @@ import zlib
 from daemon.core.accounts import Account
 from daemon.core.backup_format import MAX_FILE_BYTES
 from daemon.errors import ImportFailed, PasswordRequired, UnsupportedImport, WrongPassphrase
-from daemon.importers._common import Importer
+from daemon.importers._common import Importer, Skipped
 from daemon.importers.uris import read_lines
 
 MEMBER = "accounts.txt"
@@ -47,7 +47,7 @@ def is_encrypted(data: bytes) -> bool:
     return opened is not None and bool(opened[1].flag_bits & ENCRYPTED_FLAG)
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     opened = _open(data)
     if opened is None:
         raise ImportFailed("not a ZIP holding Accounts.txt")

@@ -14,12 +14,16 @@ Algorithms: 0 SHA1, 1 SHA256, 2 SHA512.
 from __future__ import annotations
 
 from daemon.core.accounts import Account
-from daemon.errors import ImportFailed, UnsupportedImport, WrongPassphrase
+from daemon.errors import ImportFailed, WrongPassphrase
 from daemon.importers._common import (
+    EntrySkipped,
     Fields,
     Importer,
+    Skipped,
     argon2id,
     cbc_open,
+    each,
+    entry_label,
     gcm_try,
     is_json_object,
     load_json,
@@ -28,6 +32,7 @@ from daemon.importers._common import (
     require_password,
     sqlite_rows,
     sqlite_tables,
+    unsupported_type,
 )
 
 HEADER = b"AUTHENTICATORPRO"
@@ -37,7 +42,7 @@ LEGACY_ITERATIONS = 64_000
 TABLE = "authenticator"
 COLUMNS = ["type", "issuer", "username", "secret", "algorithm", "digits", "period", "counter"]
 _TYPES = {1: "hotp", 2: "totp", 4: "steam"}
-_UNSUPPORTED = {3: "mOTP", 5: "Yandex"}
+_UNSUPPORTED = {3: "motp", 5: "yandex"}
 _ALGORITHMS = {0: "SHA1", 1: "SHA256", 2: "SHA512"}
 
 
@@ -53,19 +58,19 @@ def sniff(data: bytes) -> bool:
     return is_encrypted(data) or is_json_object(data, "Authenticators") or _is_db(data)
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     if data.startswith(HEADER):
         data = _decrypt(data, require_password(password).encode("utf-8"))
     elif data.startswith(LEGACY_HEADER):
         data = _decrypt_legacy(data, require_password(password).encode("utf-8"))
     elif _is_db(data):
         rows = sqlite_rows(data, TABLE, COLUMNS)
-        return [_entry(Fields(row, f"row {i}")) for i, row in enumerate(rows, 1)]
+        return each(rows, lambda row, where: _entry(Fields(row, where)), "row")
     root = Fields.of(load_json(data), "the backup")
-    return [
-        _entry(_lower_keys(Fields.of(value, f"entry {i}")))
-        for i, value in enumerate(root.items("Authenticators"), 1)
-    ]
+    return each(
+        root.items("Authenticators"),
+        lambda value, where: _entry(_lower_keys(Fields.of(value, where))),
+    )
 
 
 def _lower_keys(fields: Fields) -> Fields:
@@ -97,19 +102,19 @@ def _entry(fields: Fields) -> Account:
     """One authenticator, from a backup entry or a database row (lower-case keys)."""
     where = fields.where
     otp_type = fields.integer("type")
-    if otp_type in _UNSUPPORTED:
-        raise UnsupportedImport(
-            f"{where} is a {_UNSUPPORTED[otp_type]} code, which otpsync cannot make"
-        )
+    issuer, username = fields.text("issuer", ""), fields.text("username", "")
+    label = entry_label(where, issuer, username)
+    if otp_type not in _TYPES:
+        raise unsupported_type(label, _UNSUPPORTED.get(otp_type, str(otp_type)))
     algorithm = fields.integer("algorithm", 0)
-    if otp_type not in _TYPES or algorithm not in _ALGORITHMS:
-        raise ImportFailed(f"{where}: unknown type {otp_type} or algorithm {algorithm}")
+    if algorithm not in _ALGORITHMS:
+        raise EntrySkipped(label, f"unknown algorithm {algorithm}")
     return make_account(
         where,
         type=_TYPES[otp_type],
         secret=fields.text("secret"),
-        issuer=fields.text("issuer", ""),
-        account=fields.text("username", ""),
+        issuer=issuer,
+        account=username,
         algorithm=_ALGORITHMS[algorithm],
         digits=fields.integer("digits", 6),
         period=fields.integer("period", 30),

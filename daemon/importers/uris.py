@@ -18,23 +18,28 @@ from daemon.core.otpauth import parse_uri
 from daemon.errors import ImportFailed, InvalidAccount, UnsupportedImport
 from daemon.importers import migration
 from daemon.importers._common import (
+    EntrySkipped,
     Importer,
-    check_count,
+    Skipped,
     decode_text,
+    each,
+    entry_label,
     is_json_object,
     make_account,
+    skip_reason,
 )
 
 OTPAUTH = "otpauth://"
 STEAM = "steam://"
 
 
-def parse_otpauth(uri: str, where: str) -> Account:
-    """parse_uri, located, plus one repair for URIs written by Java apps (below)."""
+def parse_otpauth(uri: str, where: str, label: str = "") -> Account:
+    """parse_uri, plus one repair for URIs written by Java apps (below). A URI that makes no
+    code (no secret, an mOTP or Yandex type) is one entry otpsync cannot make: skipped."""
     try:
         account = parse_uri(uri)
     except InvalidAccount as exc:
-        raise ImportFailed(f"{where}: {exc.message}") from None
+        raise EntrySkipped(label or where, skip_reason(exc.message)) from None
     return _form_encoded_issuer(uri, account)
 
 
@@ -67,7 +72,7 @@ def parse_embedded(value: str, where: str, *, issuer: str = "", account: str = "
     if scheme.startswith(STEAM):
         return parse_steam(text, where, issuer=issuer, account=account)
     if scheme.startswith(OTPAUTH):
-        parsed = parse_otpauth(text, where)
+        parsed = parse_otpauth(text, where, entry_label(where, issuer, account))
         if parsed.issuer and parsed.account:
             return parsed
         return make_account(
@@ -100,19 +105,20 @@ def _lines(text: str) -> Iterator[tuple[int, str, str]]:
         yield number, kind, line
 
 
-def read_lines(data: bytes, password: str | None = None) -> list[Account]:
-    """Every code in a text file of otpauth:// and otpauth-migration:// lines."""
-    accounts: list[Account] = []
-    for number, kind, line in _lines(decode_text(data)):
-        where = f"line {number}"
+def read_lines(data: bytes, password: str | None = None) -> list[Account | Skipped]:
+    """Every code in a text file of otpauth:// and otpauth-migration:// lines; a line that
+    makes no code is skipped with its reason, named by its line number."""
+
+    def entry(numbered: tuple[int, str, str], where: str) -> Account | list[Account | Skipped]:
+        _, kind, line = numbered
         if kind == "migration":
-            accounts += migration.accounts_from_uri(line, where)
-        elif kind == "otpauth":
-            accounts.append(parse_otpauth(line, where))
-        else:
-            raise ImportFailed(f"{where} is not an otpauth:// or otpauth-migration:// URI")
-        check_count(len(accounts))
-    return accounts
+            return migration.accounts_from_uri(line, where)
+        if kind == "otpauth":
+            return parse_otpauth(line, where)
+        raise ImportFailed(f"{where} is not an otpauth:// or otpauth-migration:// URI")
+
+    # Named by the line number a person sees, comments and blank lines included.
+    return each(_lines(decode_text(data)), entry, lambda _, numbered: f"line {numbered[0]}")
 
 
 def _kinds(data: bytes) -> set[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import hashlib
 import json
 import os
 import struct
@@ -13,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -208,3 +211,36 @@ DENO_ENTRY = {
     "issuer": "Deno",
     "info": {"secret": "4SJHB4GSD43FZBAI7C2HLRJGPQ", "algo": "SHA1", "digits": 6, "period": 30},
 }
+
+
+# --- TOTP Authenticator backups ---------------------------------------------------------------
+
+
+def totp_authenticator_backup(password: str, accounts: list[dict[str, object]]) -> bytes:
+    wrapper = json.dumps({json.dumps(accounts): "1608293023"}).encode()
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(wrapper) + padder.finalize()
+    key = hashlib.sha256(password.encode()).digest()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
+    return base64.b64encode(encryptor.update(padded) + encryptor.finalize())
+
+
+# --- andOTP backups ----------------------------------------------------------------------------
+
+
+def andotp_encrypted(entries: list[dict[str, Any]], password: str, iterations: int = 1000) -> bytes:
+    """andOTP's current encrypted layout: iterations, salt, nonce, AES-GCM under PBKDF2-SHA1."""
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+    salt, nonce = os.urandom(12), os.urandom(12)
+    key = PBKDF2HMAC(SHA1(), 32, salt, iterations).derive(password.encode())  # noqa: S303
+    sealed = AESGCM(key).encrypt(nonce, json.dumps(entries).encode(), None)
+    return struct.pack(">I", iterations) + salt + nonce + sealed
+
+
+def andotp_encrypted_old(entries: list[dict[str, Any]], password: str) -> bytes:
+    """andOTP's old headerless layout: nonce, AES-GCM under SHA-256(password)."""
+    nonce = os.urandom(12)
+    key = hashlib.sha256(password.encode()).digest()
+    return nonce + AESGCM(key).encrypt(nonce, json.dumps(entries).encode(), None)

@@ -32,7 +32,7 @@ json_values = st.recursive(
 def outcome(name: str, data: bytes, password: str | None) -> list[Account] | BackupError:
     """Parse, returning our error instead of raising it; anything else fails the test."""
     try:
-        accounts = importers.get(name).parse(data, password)
+        accounts = importers.get(name).parse(data, password).accounts
     except BackupError as exc:
         error = exc
     else:
