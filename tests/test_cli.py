@@ -695,3 +695,24 @@ def test_import_lists_what_it_leaves_out_and_merges_the_rest(
     assert "2 not imported" in done.stdout
     assert "Nothing to merge." in done.stderr
     assert home.digest() == after
+
+
+def test_an_old_andotp_backup_imports_without_from(make_home: MakeHome, tmp_path: Path) -> None:
+    """Issue 11: the headerless old andOTP format is recognised by the password given."""
+    from tests.conftest import FIXTURES
+
+    old = FIXTURES / "aegis-tests" / "andotp_encrypted_old.bin"
+    if not old.exists():
+        pytest.skip(f"{old} is not here")
+    home = make_home("laptop")
+    password = tmp_path / "andotp-password"
+    password.write_text("test\n")
+    assert import_json(home, str(old), "--password-file", str(password), "--yes")["new"] == 6
+    assert len(list_json(home)) == 6
+    before = home.digest()
+    password.write_text("not it\n")
+    done = home.run("import", str(old), "--password-file", str(password), "--yes")
+    assert done.returncode == 1
+    assert done.stderr.startswith("otpsync: error: ")
+    assert "the password opens no old andOTP backup" in done.stderr
+    assert home.digest() == before

@@ -197,3 +197,25 @@ def test_a_source_backup_with_entries_otpsync_cannot_make_queues_the_rest(
     ]
     assert svc.consider(path).kind == "seen"
     assert len([r for r in caplog.records if r.name == "daemon.intake"]) == 1
+
+
+def test_an_old_andotp_backup_is_recognised_by_the_sources_password(
+    local_home, tmp_path: Path
+) -> None:
+    """format = "auto": a headerless old andOTP backup is claimed by no sniff; the source's
+    password opens it (AES-GCM authenticates), so it queues like any other."""
+    from tests.importers.support import andotp_encrypted_old
+
+    table = (
+        source_table(tmp_path)
+        .replace('format = "aegis"', 'format = "auto"')
+        .replace('pattern = "aegis-backup-*.json"', 'pattern = "otp_accounts_*.json.aes"')
+    )
+    home = local_home("laptop", extra=daemon_settings() + "\n" + table)
+    entry = {"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "issuer": "GitHub", "label": "mason",
+             "digits": 6, "type": "TOTP", "algorithm": "SHA1", "period": 30}  # fmt: skip
+    data = andotp_encrypted_old([entry], PASSWORD)
+    path = drop(data, home.sync, "otp_accounts_2026-11-28_10-00-00.json.aes")
+    assert home.service().consider(path).kind == "queued"
+    [view] = home.service().pending()
+    assert [c.incoming.label for c in view.offered()] == ["GitHub — mason"]

@@ -40,6 +40,7 @@ from daemon.importers import (
     totp_authenticator,
     twofas,
     uris,
+    winauth,
 )
 from daemon.importers._common import STRUCTURAL_ERRORS, Importer, ImportResult, Skipped
 
@@ -69,6 +70,7 @@ _ORDER: tuple[Importer, ...] = (
     sqlite_apps.GOOGLE_DB_IMPORTER,
     sqlite_apps.MICROSOFT_IMPORTER,
     authenticator_plus.IMPORTER,
+    winauth.IMPORTER,  # any ZIP of a .txt: after Authenticator Plus's Accounts.txt
     uris.GOOGLE_AUTHENTICATOR,
     uris.OTPAUTH_LIST,
     andotp.IMPORTER,
@@ -76,10 +78,9 @@ _ORDER: tuple[Importer, ...] = (
 
 FORMATS: dict[str, Importer] = {importer.name: importer for importer in _ORDER}
 
-# Other names people will type. WinAuth's export *is* an otpauth list, Ente Auth's plain
-# export too; content cannot tell them apart, and need not.
+# Other names people will type. Ente Auth's plain export *is* an otpauth list; content cannot
+# tell them apart, and need not.
 ALIASES: dict[str, str] = {
-    "winauth": "otpauth",
     "ente-auth": "ente",
     "authenticator-pro": "stratum",
     "freeotp2": "freeotp",
@@ -124,5 +125,5 @@ def needs_password(name: str, data: bytes) -> bool:
 
 def parse(data: bytes, name: str = "auto", password: str | None = None) -> ImportResult:
     """Detect (when ``name`` is "auto") and parse in one call."""
-    importer = get(detect(data) if name == "auto" else name)
+    importer = get(detect(data, password) if name == "auto" else name)
     return importer.parse(data, password)

@@ -22,6 +22,7 @@ from daemon.importers._common import (
     bounded,
     decode_text,
     each,
+    has_json_keys,
     is_json_object,
     load_json,
     starts_with,
@@ -37,9 +38,16 @@ def _is_csv(data: bytes) -> bool:
 
 
 def sniff(data: bytes) -> bool:
+    """The "encrypted" flag is only in newer exports: older ones (and Bitwarden's own
+    documented sample) have just "folders"/"collections" and "items" of logins."""
     return (
         is_json_object(data, "encrypted", "items")
         or is_json_object(data, "encrypted", "passwordProtected")
+        or (
+            is_json_object(data, "items")
+            and (has_json_keys(data, "login") or has_json_keys(data, "folders"))
+            and not has_json_keys(data, "vaults")  # Proton Pass keeps items inside vaults
+        )
         or _is_csv(data)
     )
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import struct
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -244,3 +245,59 @@ def andotp_encrypted_old(entries: list[dict[str, Any]], password: str) -> bytes:
     nonce = os.urandom(12)
     key = hashlib.sha256(password.encode()).digest()
     return nonce + AESGCM(key).encrypt(nonce, json.dumps(entries).encode(), None)
+
+
+# --- ZIPs with traditional PKWARE encryption (zipfile reads them but cannot write them) -------
+
+
+def _zipcrypto_keys() -> list[int]:
+    return [0x12345678, 0x23456789, 0x34567890]
+
+
+def _crc_byte(crc: int, byte: int) -> int:
+    return (zlib.crc32(bytes([byte]), crc ^ 0xFFFFFFFF) ^ 0xFFFFFFFF) & 0xFFFFFFFF
+
+
+def _zipcrypto_update(keys: list[int], byte: int) -> None:
+    keys[0] = _crc_byte(keys[0], byte)
+    keys[1] = ((keys[1] + (keys[0] & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+    keys[2] = _crc_byte(keys[2], keys[1] >> 24)
+
+
+def _zipcrypto_encrypt(password: bytes, plain: bytes) -> bytes:
+    keys = _zipcrypto_keys()
+    for byte in password:
+        _zipcrypto_update(keys, byte)
+    out = bytearray()
+    for byte in plain:
+        temp = (keys[2] | 2) & 0xFFFF
+        out.append(byte ^ (((temp * (temp ^ 1)) >> 8) & 0xFF))
+        _zipcrypto_update(keys, byte)
+    return bytes(out)
+
+
+def zipcrypto_zip(name: str, content: bytes, password: str, *, descriptor: bool = True) -> bytes:
+    """One deflated member encrypted as SharpZipLib's ZipOutputStream does (WinAuth): with a
+    data descriptor, so the check byte is the high byte of the DOS time, not of the CRC."""
+    crc = zlib.crc32(content)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = compressor.compress(content) + compressor.flush()
+    dos_time, dos_date = (10 << 11) | (30 << 5), ((2026 - 1980) << 9) | (11 << 5) | 28
+    check = (dos_time >> 8) & 0xFF if descriptor else crc >> 24
+    header = os.urandom(11) + bytes([check])
+    body = _zipcrypto_encrypt(password.encode(), header + deflated)
+    flags = 0x1 | (0x8 if descriptor else 0)
+    raw_name = name.encode()
+    sizes = (crc, len(body), len(content))
+    local = struct.pack(
+        "<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 8, dos_time, dos_date,
+        *((0, 0, 0) if descriptor else sizes), len(raw_name), 0,
+    ) + raw_name + body  # fmt: skip
+    if descriptor:
+        local += struct.pack("<4sIII", b"PK\x07\x08", *sizes)
+    central = struct.pack(
+        "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, 8, dos_time, dos_date, *sizes,
+        len(raw_name), 0, 0, 0, 0, 0, 0,
+    ) + raw_name  # fmt: skip
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + end

@@ -208,10 +208,13 @@ def test_fixture_imports_exactly_its_entries(record: dict[str, Any]) -> None:
 def test_detect_by_content(record: dict[str, Any]) -> None:
     data = fixture(record["file"])
     if record["file"].endswith("andotp_encrypted_old.bin"):
-        # Headerless random bytes: claimed by content it would swallow every binary file
-        # (a PNG would be "an encrypted andOTP backup"), so it takes --from andotp.
+        # Headerless random bytes: claimed by content alone it would swallow every binary
+        # file, so only its password tells (AES-GCM authenticates; a wrong one fails).
         with pytest.raises(UnknownFormat):
             importers.detect(data)
+        with pytest.raises(UnknownFormat):
+            importers.detect(data, record["password"] + "x")
+        assert importers.detect(data, record["password"]) == "andotp"
     elif is_export(record):
         assert importers.detect(data) == importers.get(format_of(record)).name
     else:

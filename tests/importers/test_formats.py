@@ -53,7 +53,7 @@ def test_every_format_is_described() -> None:
 
 
 def test_names_and_aliases() -> None:
-    assert importers.get("WinAuth") is importers.get("otpauth")
+    assert importers.get("WinAuth").name == "winauth"
     assert importers.get("authenticator-pro").name == "stratum"
     with pytest.raises(UnknownFormat, match=r"unknown format 'nope' \(known: 2fas, aegis"):
         importers.get("nope")
