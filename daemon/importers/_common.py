@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from daemon.core.accounts import MAX_SECRET_BYTES, Account
-from daemon.core.backup_format import KdfParams, check_size
+from daemon.core.backup_format import KDF_BUDGET_KIB_PASSES, KdfParams, check_size
 from daemon.errors import (
     BackupError,
     FileTooLarge,
@@ -479,26 +479,26 @@ def require_password(password: str | None) -> str:
     return password
 
 
-def pbkdf2(
-    password: bytes, salt: bytes, iterations: int, *, digest: str = "SHA1", length: int = 32
-) -> bytes:
-    """PBKDF2-HMAC, refusing iteration counts from a file that would take minutes."""
+# Each KDF a file asks for is bounded on its own (below), and the KDFs one file asks for are
+# bounded together: in units of the dearest single run allowed (1.0 = 2M PBKDF2 iterations,
+# scrypt N·r·p = 2^23, or Argon2 1 GiB × 1 pass: 1-3 s each on a 2-core machine), one file
+# may cost at most FILE_KDF_BUDGET. Eight Aegis slots at the scrypt ceiling (8.0, ~23 s) are
+# refused before any runs; real files cost well under 0.1 (Aegis: 1/32 per slot). Formats
+# with several derivations (Aegis slots, Authy's per-token keys, 2FAS's reference) add them
+# up in a KdfWork; the single-KDF ones (andOTP, Stratum, Proton, FreeOTP 2) stay within it by
+# that KDF's own bounds.
+FILE_KDF_BUDGET = 2.0
+
+
+def _check_pbkdf2(iterations: int) -> None:
     if not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
         raise KdfOutOfBounds(
             f"the file asks for {iterations:,} PBKDF2 iterations; otpsync allows 1 to "
             f"{MAX_PBKDF2_ITERATIONS:,}"
         )
-    algorithm = {
-        "SHA1": hashes.SHA1(),  # noqa: S303 (HMAC-SHA1 in PBKDF2 is what these apps chose)
-        "SHA256": hashes.SHA256(),
-        "SHA512": hashes.SHA512(),
-    }
-    kdf = PBKDF2HMAC(algorithm=algorithm[digest], length=length, salt=salt, iterations=iterations)
-    return kdf.derive(password)
 
 
-def scrypt(password: bytes, salt: bytes, *, n: int, r: int, p: int, length: int = 32) -> bytes:
-    """scrypt, refusing parameters that ask for too much memory or time."""
+def _check_scrypt(n: int, r: int, p: int) -> None:
     if (
         n < 2
         or n & (n - 1)
@@ -511,6 +511,65 @@ def scrypt(password: bytes, salt: bytes, *, n: int, r: int, p: int, length: int 
             f"the file asks for scrypt N={n}, r={r}, p={p}; otpsync allows up to "
             f"{SCRYPT_MAX_MEMORY // 2**20} MiB and N·r·p ≤ 2^23"
         )
+
+
+def _check_argon2(memory_kib: int, iterations: int, lanes: int) -> None:
+    try:
+        KdfParams(memory_kib=memory_kib, iterations=iterations, lanes=lanes).check()
+    except KdfOutOfBounds as exc:
+        raise KdfOutOfBounds(f"the file asks for too costly an Argon2id: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class KdfWork:
+    """The key derivations one file asks for, added up before any runs (as KdfParams.check
+    bounds one): ``KdfWork().scrypt(n, r, p, times=2).pbkdf2(10_000).check()``. Each step
+    checks that KDF's own bounds too, so a bad slot 8 is refused before slot 1 runs."""
+
+    units: float = 0.0
+    runs: int = 0
+
+    def pbkdf2(self, iterations: int, *, times: int = 1) -> KdfWork:
+        _check_pbkdf2(iterations)
+        return self._plus(iterations / MAX_PBKDF2_ITERATIONS, times)
+
+    def scrypt(self, n: int, r: int, p: int, *, times: int = 1) -> KdfWork:
+        _check_scrypt(n, r, p)
+        return self._plus(n * r * p / SCRYPT_MAX_WORK, times)
+
+    def argon2(self, memory_kib: int, iterations: int, lanes: int, *, times: int = 1) -> KdfWork:
+        _check_argon2(memory_kib, iterations, lanes)
+        return self._plus(memory_kib * iterations / KDF_BUDGET_KIB_PASSES, times)
+
+    def _plus(self, units: float, times: int) -> KdfWork:
+        return KdfWork(self.units + units * times, self.runs + times)
+
+    def check(self) -> None:
+        if self.units > FILE_KDF_BUDGET:
+            raise KdfOutOfBounds(
+                f"the file asks for {self.runs:,} key derivations costing {self.units:.1f}×"
+                f" the dearest one otpsync runs (at most {FILE_KDF_BUDGET:.0f}× per file);"
+                " refusing before running any"
+            )
+
+
+def pbkdf2(
+    password: bytes, salt: bytes, iterations: int, *, digest: str = "SHA1", length: int = 32
+) -> bytes:
+    """PBKDF2-HMAC, refusing iteration counts from a file that would take minutes."""
+    _check_pbkdf2(iterations)
+    algorithm = {
+        "SHA1": hashes.SHA1(),  # noqa: S303 (HMAC-SHA1 in PBKDF2 is what these apps chose)
+        "SHA256": hashes.SHA256(),
+        "SHA512": hashes.SHA512(),
+    }
+    kdf = PBKDF2HMAC(algorithm=algorithm[digest], length=length, salt=salt, iterations=iterations)
+    return kdf.derive(password)
+
+
+def scrypt(password: bytes, salt: bytes, *, n: int, r: int, p: int, length: int = 32) -> bytes:
+    """scrypt, refusing parameters that ask for too much memory or time."""
+    _check_scrypt(n, r, p)
     return Scrypt(salt=salt, length=length, n=n, r=r, p=p).derive(password)
 
 
@@ -524,10 +583,7 @@ def argon2id(
     length: int = 32,
 ) -> bytes:
     """Argon2id within the bounds (and the memory × passes budget) of our own reader."""
-    try:
-        KdfParams(memory_kib=memory_kib, iterations=iterations, lanes=lanes).check()
-    except KdfOutOfBounds as exc:
-        raise KdfOutOfBounds(f"the file asks for too costly an Argon2id: {exc}") from None
+    _check_argon2(memory_kib, iterations, lanes)
     if len(salt) < 8:
         raise ImportFailed("the Argon2 salt is shorter than 8 bytes")
     kdf = Argon2id(

@@ -17,6 +17,7 @@ from daemon.errors import ImportFailed, WrongPassphrase
 from daemon.importers._common import (
     Fields,
     Importer,
+    KdfWork,
     Skipped,
     cbc_open,
     each,
@@ -61,8 +62,10 @@ def is_encrypted(data: bytes) -> bool:
 def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     tokens = _tokens(data)
     secret = None
-    if any(_needs_key(token) for token in tokens):
+    sealed = sum(1 for token in tokens if _needs_key(token))
+    if sealed:
         secret = require_password(password).encode("utf-8")
+        KdfWork().pbkdf2(ITERATIONS, times=sealed).check()  # one PBKDF2 per sealed token
     return each(tokens, lambda value, where: _token(value, where, secret), "token")
 
 

@@ -16,6 +16,7 @@ from daemon.errors import DamagedFile, ImportFailed, UnsupportedImport, WrongPas
 from daemon.importers._common import (
     Fields,
     Importer,
+    KdfWork,
     Skipped,
     each,
     entry_label,
@@ -69,6 +70,7 @@ def _parts(value: str, what: str) -> tuple[bytes, bytes, bytes]:
 
 def _decrypt(root: Fields, secret: bytes) -> list[Any]:
     data, salt, nonce = _parts(root.text("servicesEncrypted"), "servicesEncrypted")
+    KdfWork().pbkdf2(ITERATIONS, times=2 if root.text("reference", "") else 1).check()
     key = pbkdf2(secret, salt, ITERATIONS, digest="SHA256")
     failure: DamagedFile | WrongPassphrase = WrongPassphrase("wrong password")
     if root.text("reference", ""):
