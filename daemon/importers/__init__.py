@@ -33,7 +33,9 @@ from daemon.importers import (
     bitwarden,
     duo,
     freeotp,
+    lastpass,
     proton,
+    proton_pass,
     sqlite_apps,
     steam,
     stratum,
@@ -56,9 +58,11 @@ __all__ = [
 _ORDER: tuple[Importer, ...] = (
     aegis.IMPORTER,
     twofas.IMPORTER,
+    proton_pass.IMPORTER,  # before Bitwarden: its data.json has "encrypted" and items too
     bitwarden.IMPORTER,
     freeotp.PLUS_IMPORTER,
     proton.IMPORTER,
+    lastpass.IMPORTER,
     uris.ENTE,
     stratum.IMPORTER,
     steam.IMPORTER,

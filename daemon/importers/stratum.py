@@ -6,6 +6,7 @@
 * Legacy encrypted backup: ``AuthenticatorPro`` ‖ salt(20) ‖ IV(16) ‖ AES-256-CBC, key by
   PBKDF2-HMAC-SHA1 with 64 000 iterations.
 * Internal database (``authenticator.db3``): SQLite, table ``authenticator``.
+* HTML export: a page of otpauth URIs (stratum_html).
 
 Types: 1 HOTP, 2 TOTP, 4 Steam (3 mOTP and 5 Yandex cannot be made by otpsync).
 Algorithms: 0 SHA1, 1 SHA256, 2 SHA512.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from daemon.core.accounts import Account
 from daemon.errors import ImportFailed, WrongPassphrase
+from daemon.importers import stratum_html
 from daemon.importers._common import (
     EntrySkipped,
     Fields,
@@ -55,7 +57,12 @@ def is_encrypted(data: bytes) -> bool:
 
 
 def sniff(data: bytes) -> bool:
-    return is_encrypted(data) or is_json_object(data, "Authenticators") or _is_db(data)
+    return (
+        is_encrypted(data)
+        or is_json_object(data, "Authenticators")
+        or _is_db(data)
+        or stratum_html.is_html(data)
+    )
 
 
 def read(data: bytes, password: str | None) -> list[Account | Skipped]:
@@ -66,6 +73,8 @@ def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     elif _is_db(data):
         rows = sqlite_rows(data, TABLE, COLUMNS)
         return each(rows, lambda row, where: _entry(Fields(row, where)), "row")
+    elif stratum_html.is_html(data):
+        return stratum_html.read_html(data)
     root = Fields.of(load_json(data), "the backup")
     return each(
         root.items("Authenticators"),
@@ -125,7 +134,8 @@ def _entry(fields: Fields) -> Account:
 IMPORTER = Importer(
     name="stratum",
     title="Stratum backup",
-    description="Stratum / Authenticator Pro backup (JSON, encrypted, legacy encrypted, or .db3)",
+    description="Stratum / Authenticator Pro backup (JSON, encrypted, legacy encrypted, .db3 or"
+    " HTML export)",
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,

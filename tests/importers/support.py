@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from daemon.core.accounts import Account
+from daemon.core.accounts import Account, normalize_secret
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "interop"
 MANIFEST = FIXTURES / "manifest.json"
@@ -83,7 +83,9 @@ def expected(
         "type": type,
         "issuer": issuer,
         "account": account,
-        "secret": secret.rstrip("=").upper(),
+        # Canonical base32: a secret whose length is no whole number of bytes (hand-typed
+        # upstream test data) keeps its bytes and drops the leftover bits, as the apps do.
+        "secret": normalize_secret(secret),
         "algorithm": algorithm.upper(),
         "digits": 5 if type == "steam" else digits,
     }

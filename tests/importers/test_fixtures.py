@@ -58,7 +58,24 @@ FORMAT_OF = {
     "extract-otp-secrets-tests/test_plus_problem_export.txt": "google-authenticator",
     "extract-otp-secrets-tests/test_export_wrong_data.txt": "google-authenticator",
     "extract-otp-secrets-tests/url_list_output.txt": "otpauth",
+    "proton-pass-common-tests/ente/encrypted_decrypted.txt": "otpauth",  # Ente's plain export
+    "proton-pass-common-tests/lastpass/*.json": "lastpass",
+    "proton-pass-common-tests/pass/PassExport.zip": "proton-pass",
+    "proton-pass-common-tests/bitwarden/*.json": "bitwarden",
+    "bitwarden-backup-decryptor-tests/individual.json": "bitwarden",
 }
+# Fixtures for formats another part of issue 11 brings (Ente's and Bitwarden's encrypted
+# exports, KeePass: branch interop-crypto) and QR images (the codes window): not yet here.
+ELSEWHERE = (
+    "proton-pass-common-tests/ente/encrypted.*",
+    "bitwarden-backup-decryptor-tests/encrypted_*",
+    "*.kdbx",
+    "*.key",
+    "*.png",
+    "*.jpg",
+    "*.jpeg",
+    "*.bmp",
+)
 PLUS_PROBLEM_SECRETS = [
     "A4RFDYMF4GSLUIBQV4ZP67OJEZ2XUQVM",
     "SCDDZ7PW5MOZLE3PQCAZM7L4S35K3UDX",
@@ -76,12 +93,21 @@ def format_of(record: dict[str, Any]) -> str:
     raise AssertionError(f"no format listed for {record['file']}")
 
 
+def elsewhere(record: dict[str, Any]) -> bool:
+    return any(fnmatch.fnmatch(record["file"], pattern) for pattern in ELSEWHERE)
+
+
 def records(*, where: Any = lambda r: True) -> list[Any]:
     if not MANIFEST.exists():
         return [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON))]
     chosen = [r for r in manifest()["fixtures"] if where(r)]
+    later = pytest.mark.skip(reason="a format not on this branch (see ELSEWHERE)")
     return [
-        pytest.param(r, id=r["file"] + (" (winauth)" if "WinAuth" in r["format"] else ""))
+        pytest.param(
+            r,
+            id=r["file"] + (" (winauth)" if "WinAuth" in r["format"] else ""),
+            marks=[later] if elsewhere(r) else [],
+        )
         for r in chosen
     ]
 
@@ -184,7 +210,8 @@ def expected_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
     if listed is not None:
         return [
             expected(type=e["type"], secret=e["secret"], issuer=e["issuer"], account=e["name"],
-                     algorithm=e["algorithm"], digits=e["digits"], period=e["period"])
+                     algorithm=e["algorithm"], digits=e["digits"], period=e.get("period", 30),
+                     counter=e.get("counter", 0))
             for e in listed
         ]  # fmt: skip
     return [adjust(file, name, vector(name)) for name in record["expected_vectors"]]
@@ -202,6 +229,24 @@ def test_fixture_imports_exactly_its_entries(record: dict[str, Any]) -> None:
     want = expected_entries(record)
     assert len(want) == record["expected_count"]
     assert canonical([entry(a) for a in accounts]) == canonical(want)
+    # The secrets make the codes the expected entries make (computed independently).
+    moment = 1_742_298_622
+    assert sorted(code_at(a, moment).code for a in accounts) == sorted(
+        reference_code(e, moment) for e in want
+    )
+
+
+def reference_code(e: dict[str, Any], unix_time: int) -> str:
+    """RFC 4226/6238 (and Steam's alphabet) from an expected entry, without daemon.core."""
+    if e["type"] == "steam":
+        return steam_reference(e["secret"], unix_time)
+    key = base64.b32decode(e["secret"] + "=" * (-len(e["secret"]) % 8))
+    counter = e["counter"] if e["type"] == "hotp" else unix_time // e["period"]
+    digest = getattr(hashlib, e["algorithm"].lower())
+    mac = hmac.new(key, counter.to_bytes(8, "big"), digest).digest()
+    offset = mac[-1] & 0x0F
+    value = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{value % 10 ** e['digits']:0{e['digits']}d}"
 
 
 @pytest.mark.parametrize("record", records(where=lambda r: "WinAuth" not in r["format"]))
