@@ -716,3 +716,18 @@ def test_an_old_andotp_backup_imports_without_from(make_home: MakeHome, tmp_path
     assert done.stderr.startswith("otpsync: error: ")
     assert "the password opens no old andOTP backup" in done.stderr
     assert home.digest() == before
+
+
+def test_import_help_lists_every_format_and_what_its_encrypted_form_needs() -> None:
+    from daemon import importers
+
+    done = run_cli("import", "--help", env={})
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.split("formats (--from NAME):", 1)[1]
+    for name, importer in importers.FORMATS.items():
+        assert f"\n  {name} " in listed, name
+        if importer.needs:
+            assert f"encrypted: {importer.needs}" in " ".join(listed.split()), name
+    for alias, target in importers.ALIASES.items():
+        assert f"{alias} = {target}" in " ".join(listed.split())
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100

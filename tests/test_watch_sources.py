@@ -17,6 +17,7 @@ import pytest
 
 from daemon import importers
 from daemon.core.accounts import Account
+from daemon.errors import UnsupportedImport
 from daemon.exporters import aegis
 from daemon.intake import source_device_id
 from tests.conftest import FIXTURES
@@ -219,3 +220,53 @@ def test_an_old_andotp_backup_is_recognised_by_the_sources_password(
     assert home.service().consider(path).kind == "queued"
     [view] = home.service().pending()
     assert [c.incoming.label for c in view.offered()] == ["GitHub — mason"]
+
+
+# Each app's automatic backups, under the name the app gives them (README, "Other apps'
+# automatic backups"), with format = "auto": detected from the content and queued.
+AUTOMATIC = [
+    ("aegis", "aegis-backup*.json", "aegis-tests/aegis_encrypted.json",
+     "aegis-backup-20261128-100000.json", "test", 7),
+    ("2fas", "2fas-backup-*.2fas", "aegis-tests/2fas_authenticator_encrypted_v4.2fas",
+     "2fas-backup-20261128-100000-123.2fas", "test", 5),
+    ("stratum", "backup-*.stratum", "aegis-tests/stratum_encrypted.bin",
+     "backup-2026-11-28_100000.stratum", "test", 7),
+    ("proton", "Proton Authenticator_export_*.json",
+     "ente-tests/proton_authenticator_backup_encrypted_1231246.json",
+     "Proton Authenticator_export_2026-11-28.json", "1231246", 4),
+    ("ente", "ente-auth-*-backup-*.json",
+     "proton-pass-common-tests/ente/encrypted.lowcomplexity.txt",
+     "ente-auth-daily-backup-2026-11-28_10-00-00.json", "password", 3),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("app", "pattern", "fixture", "name", "password", "count"),
+    AUTOMATIC,
+    ids=[a[0] for a in AUTOMATIC],
+)
+def test_each_apps_automatic_backup_is_detected_and_queued(
+    local_home, tmp_path: Path, app: str, pattern: str, fixture: str, name: str, password: str,
+    count: int,
+) -> None:  # fmt: skip
+    source = FIXTURES / fixture
+    if not source.exists():
+        pytest.skip(f"{source} is not here")
+    data = source.read_bytes()
+    try:
+        importers.parse(data, password=password)
+    except UnsupportedImport as exc:
+        pytest.skip(f"{app}: {exc} (its importer is not on this branch)")
+    secret = tmp_path / f"{app}-password"
+    secret.write_text(password + "\n")
+    secret.chmod(0o600)
+    table = (
+        f'[[watch.sources]]\nname = "{app}"\npattern = "{pattern}"\nformat = "auto"\n'
+        f'password_file = "{secret}"\n'
+    )
+    home = local_home("laptop", extra=daemon_settings() + "\n" + table)
+    path = drop(data, home.sync, name)
+    outcome = home.service().consider(path)
+    assert outcome.kind == "queued", outcome.message
+    [view] = home.service().pending()
+    assert (view.entry.device, view.plan.counts()["new"]) == (app, count)

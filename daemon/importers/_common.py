@@ -176,6 +176,7 @@ class Importer:
     sniff: Callable[[bytes], bool]
     read: Callable[[bytes, str | None], list[Account | Skipped]]
     is_encrypted: Callable[[bytes], bool] = _never
+    needs: str = ""  # what an encrypted file of this format needs ("its backup password")
 
     def encrypted(self, data: bytes) -> bool:
         """Whether parsing ``data`` needs a password (so the CLI knows to ask)."""

@@ -166,4 +166,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the vault password",
 )

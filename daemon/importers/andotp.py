@@ -138,4 +138,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password (the old format is recognised by it)",
 )

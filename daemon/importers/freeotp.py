@@ -181,6 +181,7 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password (FreeOTP 2)",
 )
 PLUS_IMPORTER = Importer(
     name="freeotp-plus",

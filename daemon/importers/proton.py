@@ -71,4 +71,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the export password",
 )

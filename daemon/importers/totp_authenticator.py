@@ -115,4 +115,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password, if one was set",
 )

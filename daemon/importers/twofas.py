@@ -110,4 +110,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password",
 )

@@ -166,7 +166,7 @@ def read_ente(data: bytes, password: str | None) -> list[Account]:
 OTPAUTH_LIST = Importer(
     name="otpauth",
     title="otpauth URI list",
-    description="text file of otpauth:// URIs (Aegis/Ente Auth plain text, WinAuth, …)",
+    description="text file of otpauth:// URIs (Aegis/Ente Auth plain text, Aegis URI export, …)",
     sniff=sniff_otpauth,
     read=read_lines,
 )

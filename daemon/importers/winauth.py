@@ -44,4 +44,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the ZIP password",
 )
