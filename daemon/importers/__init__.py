@@ -23,7 +23,7 @@ why) when every skip is an entry otpsync cannot make; when some entry is *malfor
 from __future__ import annotations
 
 from daemon.core.backup_format import check_size
-from daemon.errors import BackupError, UnknownFormat
+from daemon.errors import BackupError, ImportFailed, UnknownFormat
 from daemon.importers import (
     aegis,
     andotp,
@@ -105,19 +105,25 @@ def detect(data: bytes, password: str | None = None) -> str:
     """The name of the format ``data`` is in, judged by its content.
 
     Old andOTP encrypted backups have no header at all; when nothing else matches and a
-    password is given, it is tried: AES-GCM authenticates, so a wrong guess cannot pass.
+    password is given, it is tried: AES-GCM authenticates, so a wrong guess cannot pass. A
+    container a sniff recognised but could not open (a ZIP cut short) is reported as that.
     """
     check_size(len(data))
     if not data.strip():
         raise UnknownFormat("the file is empty")
+    damaged: ImportFailed | None = None
     for importer in _ORDER:
         try:
             if importer.sniff(data):
                 return importer.name
+        except ImportFailed as exc:
+            damaged = damaged or exc
         except (*STRUCTURAL_ERRORS, BackupError):
             continue
     if password is not None and andotp.opens_headerless(data, password):
         return andotp.IMPORTER.name
+    if damaged is not None:
+        raise damaged
     raise UnknownFormat(f"not a format otpsync can import (tried: {', '.join(FORMATS)})")
 
 

@@ -46,7 +46,8 @@ def _is_plain(data: bytes) -> bool:
 
 def _is_binary(data: bytes) -> bool:
     """The current encrypted layout, recognised by its plausible iteration count. The old,
-    headerless layout is random bytes like any other file: it needs ``--from andotp``."""
+    headerless layout is random bytes like any other file: only its password tells
+    (``opens_headerless``, which ``detect`` tries last)."""
     if len(data) < ITERATIONS_FIELD + SALT + NONCE + TAG + 2:
         return False
     if int.from_bytes(data[:ITERATIONS_FIELD], "big") not in PLAUSIBLE_ITERATIONS:
