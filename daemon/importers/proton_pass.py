@@ -5,7 +5,7 @@ or that JSON alone.
 its code in ``data.content.totpUri`` (an otpauth URI, or a bare secret), and any item may
 carry more in ``data.extraFields`` of type ``totp`` (``data.totpUri``), as Proton's own
 importer reads them. The item's name and username fill what a URI lacks. Items in the trash
-(``state`` 2) are not imported, as a password manager's deleted items should not come back.
+(``state`` 2) are not imported (listed as skipped): what the person deleted stays deleted.
 The PGP-encrypted export needs the person's PGP key: not supported.
 """
 
@@ -17,11 +17,13 @@ from daemon.core.accounts import Account
 from daemon.errors import ImportFailed, UnsupportedImport
 from daemon.importers import zips
 from daemon.importers._common import (
+    EntrySkipped,
     Fields,
     Importer,
     Skipped,
     bounded,
     each,
+    entry_label,
     is_json_object,
     load_json,
     starts_with,
@@ -71,8 +73,6 @@ def read(data: bytes, password: str | None) -> list[Account | Skipped]:
 
 def _item(value: Any, where: str) -> list[Account | Skipped]:
     item = Fields.of(value, where)
-    if item.integer("state", 1) == TRASHED:
-        return []
     data = item.child("data")
     name = data.child("metadata").text("name", "") if data.has("metadata") else ""
     content = data.child("content") if data.has("content") else Fields({}, where)
@@ -86,6 +86,8 @@ def _item(value: Any, where: str) -> list[Account | Skipped]:
             uri = field.child("data").text("totpUri", "")
             if uri.strip():
                 uris.append((f"{where}, field {field.text('fieldName', str(index))!r}", uri))
+    if uris and item.integer("state", 1) == TRASHED:
+        raise EntrySkipped(entry_label(where, name, username), "in Proton Pass's trash")
     return each(
         uris,
         lambda pair, _: parse_embedded(pair[1], pair[0], issuer=name, account=username),

@@ -9,9 +9,10 @@ kinds may be mixed, and ``#`` comment lines are skipped. Bitwarden and Proton al
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from daemon.core.accounts import Account
 from daemon.core.otpauth import parse_uri
@@ -35,12 +36,29 @@ STEAM = "steam://"
 
 def parse_otpauth(uri: str, where: str, label: str = "") -> Account:
     """parse_uri, plus one repair for URIs written by Java apps (below). A URI that makes no
-    code (no secret, an mOTP or Yandex type) is one entry otpsync cannot make: skipped."""
+    code (no secret, an mOTP or Yandex type) is one entry otpsync cannot make: skipped. So is
+    a code Ente Auth's export marks as in its trash (``codeDisplay={"trashed":true}``: Ente
+    exports its trash too), so that what the person deleted stays deleted."""
     try:
         account = parse_uri(uri)
     except InvalidAccount as exc:
         raise EntrySkipped(label or where, skip_reason(exc.message)) from None
+    if _in_ente_trash(uri):
+        raise EntrySkipped(
+            entry_label(where, account.issuer, account.account), "in Ente Auth's trash"
+        )
     return _form_encoded_issuer(uri, account)
+
+
+def _in_ente_trash(uri: str) -> bool:
+    if "codeDisplay" not in uri:
+        return False
+    values = parse_qs(urlsplit(uri.strip()).query).get("codeDisplay", [])
+    try:
+        display = json.loads(values[0]) if values else None
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(display, dict) and display.get("trashed") is True
 
 
 def _form_encoded_issuer(uri: str, account: Account) -> Account:

@@ -57,7 +57,7 @@ def test_proton_pass_json_alone_bare_secrets_and_the_trash() -> None:
     assert [(a.issuer, a.account, a.secret) for a in result.accounts] == [
         ("GitHub", "mason", SECRET)
     ]
-    assert result.skipped == ()
+    assert [s.shown() for s in result.skipped] == ["Old (in Proton Pass's trash)"]
 
 
 def test_proton_pass_pgp_export_is_refused_with_what_to_do() -> None:
@@ -163,3 +163,43 @@ def test_stratum_html_re_saved_with_entities_still_reads() -> None:
 def test_an_html_page_without_otp_uris_is_no_stratum_export() -> None:
     with pytest.raises(UnknownFormat):
         importers.detect(b"<!doctype html><html><body><code>print()</code></body></html>")
+
+
+# --- Ente Auth's plain export keeps its trash --------------------------------------------------
+
+
+def test_codes_in_ente_auths_trash_stay_out() -> None:
+    """Ente's getCodesForExport writes every code, trashed ones too, each with its
+    codeDisplay; what the person deleted there must not come back here."""
+    display = "%7B%22pinned%22%3Afalse%2C%22trashed%22%3A{}%7D"
+    data = (
+        f"otpauth://totp/Deno:Mason?secret={SECRET}&issuer=Deno&codeDisplay={display.format('false')}\n"
+        f"otpauth://totp/Old:x?secret={SECRET}&issuer=Old&codeDisplay={display.format('true')}\n"
+    ).encode()
+    result = importers.parse(data)
+    assert [a.issuer for a in result.accounts] == ["Deno"]
+    assert [s.shown() for s in result.skipped] == ["Old — x (in Ente Auth's trash)"]
+
+
+# --- secrets of no whole number of bytes -------------------------------------------------------
+
+
+def test_a_secret_of_no_whole_number_of_bytes_is_read_as_the_apps_read_it() -> None:
+    """LastPass and Proton accept "BDKSIEHWBDBBDBDZBZJ" (19 base32 characters: 95 bits). Like
+    Google Authenticator they use the whole bytes and drop the 7 bits left over; so do we,
+    and the code is the one an RFC 6238 computation over those 11 bytes gives."""
+    import hashlib
+    import hmac
+
+    from daemon.core.otp import code_at
+
+    text = "BDKSIEHWBDBBDBDZBZJ"
+    entry = {"issuerName": "x", "userName": "y", "secret": text, "timeStep": 30, "digits": 6}
+    doc = {"version": 3, "accounts": [entry]}
+    (account,) = importers.parse(json.dumps(doc).encode()).accounts
+    bits = "".join(f"{'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.index(c):05b}" for c in text)
+    key = int(bits[: len(bits) // 8 * 8], 2).to_bytes(len(bits) // 8, "big")
+    moment = 1_742_298_622
+    mac = hmac.new(key, (moment // 30).to_bytes(8, "big"), hashlib.sha1).digest()
+    value = int.from_bytes(mac[mac[-1] & 15 :][:4], "big") & 0x7FFFFFFF
+    assert code_at(account, moment).code == f"{value % 10**6:06d}"

@@ -198,3 +198,13 @@ def test_labels_and_reasons_from_the_file_are_shown_escaped() -> None:
     odd = {**DENO_ENTRY, "type": "\x07" * 100, "issuer": "Z", "name": "z"}
     [skipped] = importers.parse(aegis_plain(odd, DENO_ENTRY)).skipped
     assert "\x07" not in skipped.shown()
+
+
+def test_printable_escapes_what_a_terminal_would_obey() -> None:
+    from daemon.importers._common import printable
+
+    assert printable("GitHub — ann") == "GitHub — ann"
+    assert printable("a\x1b[2Jb\u202ec\r\nd") == "a\\x1b[2Jb\\u202ec\\x0d\\x0ad"
+    long = printable("x" * 300)
+    assert long.endswith("x…")
+    assert len(long) == 201
