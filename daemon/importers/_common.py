@@ -108,6 +108,10 @@ class EntrySkipped(ImportFailed):
         self.label, self.reason = label, reason
 
 
+class TooManyEntries(ImportFailed):
+    """The entry cap: a property of the file, never of one entry (``each`` lets it pass)."""
+
+
 def printable(text: str, limit: int = 200) -> str:
     """Text from a file, safe to print or log: control and format characters (escapes, bidi
     overrides, line breaks) shown as ``\\x1b``/``\\u202e``, and long text cut."""
@@ -136,6 +140,8 @@ def each(
         except EntrySkipped as exc:
             out.append(Skipped(exc.label, exc.reason))
             continue
+        except TooManyEntries:
+            raise
         except ImportFailed as exc:
             out.append(Skipped(where, _unlocated(exc.message, where), malformed=True))
             continue
@@ -217,7 +223,7 @@ class Importer:
 
 def check_count(count: int) -> None:
     if count > MAX_ENTRIES:
-        raise ImportFailed(f"the file holds more than {MAX_ENTRIES:,} entries; not reading it")
+        raise TooManyEntries(f"the file holds more than {MAX_ENTRIES:,} entries; not reading it")
 
 
 def bounded(items: list[Any]) -> list[Any]:

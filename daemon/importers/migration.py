@@ -19,6 +19,7 @@ from daemon.importers._common import (
     MAX_ENTRIES,
     EntrySkipped,
     Skipped,
+    TooManyEntries,
     each,
     entry_label,
     from_b64,
@@ -137,7 +138,7 @@ def accounts_from_payload(payload: bytes, where: str) -> list[Account | Skipped]
                     raise _Malformed
                 raw_accounts.append(value)
                 if len(raw_accounts) > MAX_ENTRIES:
-                    raise ImportFailed(f"{where}: more than {MAX_ENTRIES:,} codes in one payload")
+                    raise TooManyEntries(f"{where}: more than {MAX_ENTRIES:,} codes in one payload")
     except _Malformed:
         raise ImportFailed(f"{where}: the migration data is not a valid Google payload") from None
     if not raw_accounts:

@@ -76,6 +76,17 @@ def test_entry_cap_for_uri_lists() -> None:
         importers.parse(data)
 
 
+def test_the_entry_cap_is_the_files_even_inside_one_line() -> None:
+    """A migration line of 10,001 codes is no "entry" to skip: the file is refused."""
+    from tests.importers.support import migration_uri, otp_parameters
+
+    one = otp_parameters(b"k" * 10, "n", "i", 1, 1, 2, 0)
+    line = migration_uri([one] * (MAX_ENTRIES + 1))
+    data = f"otpauth://totp/x?secret=GEZDGNBV\n{line}\n".encode()
+    with quickly(), pytest.raises(ImportFailed, match="more than 10,000 codes"):
+        importers.parse(data)
+
+
 def test_huge_secrets_are_refused_before_decoding() -> None:
     entry = {"secret": "A" * 1_000_001, "label": "x", "type": "TOTP", "digits": 6, "period": 30}
     with quickly(0.5):
