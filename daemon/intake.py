@@ -39,6 +39,7 @@ from daemon.errors import (
     ReadFailed,
     TruncatedFile,
     UnexpectedlyPlain,
+    UnknownFormat,
     UnsupportedVersion,
     WrongPassphrase,
 )
@@ -61,6 +62,7 @@ class Offer:
     device_id: str
     created: str  # ISO 8601 UTC, to the second
     accounts: tuple[Account, ...]
+    skipped: tuple[importers.Skipped, ...] = ()  # another app's entries otpsync cannot make
     seq: int = 0  # the device's sequence number (0: none)
     weak_kdf: bool = False  # sealed below the floor writers must use (KdfParams.weak)
 
@@ -232,6 +234,13 @@ class Intake:
             return settle("wrong-passphrase", f"{path}: {why}")
         except (TruncatedFile, DamagedFile, BackupError) as exc:
             return retry_or_damaged(exc)
+        if offer.skipped:  # once per file: the content hash is marked seen below
+            log.warning(
+                "%s: %d not imported: %s",
+                path,
+                len(offer.skipped),
+                "; ".join(s.shown() for s in offer.skipped),
+            )
         plan = merge.plan(vault, offer.accounts, source=offer.device_id)
         if not plan.has_changes:
             return settle("nothing-new")
@@ -348,11 +357,10 @@ class Intake:
         self: Service, data: bytes, source: WatchSource, path: Path, *, queued: bool = False
     ) -> Offer:
         """Another app's automatic backup: its importer, its own password, the file's mtime.
+        Entries otpsync cannot make come back in ``skipped``; the rest are offered.
         ``queued``: a copy an earlier otpsync queued as it came (the person approves it)."""
-        importer = importers.get(source.format) if source.format != "auto" else (
-            importers.get(importers.detect(data))
-        )  # fmt: skip
-        encrypted = importer.encrypted(data)
+        importer, password = self._source_importer(data, source)
+        encrypted = password is not None or importer.encrypted(data)
         has_password = source.password_command or source.password_file or source.keyring
         if not encrypted and has_password and not queued:
             # The app writes encrypted backups here; a plain one is someone else's doing (and
@@ -362,18 +370,35 @@ class Intake:
                 " configured: refusing it (the app writes encrypted backups; anyone who can"
                 " write to the sync folder may have put this one there)"
             )
-        password = source_password(source) if encrypted else None
-        if encrypted and password is None:
-            raise PasswordRequired(
-                f"is an encrypted {importer.title}: set password_command or password_file"
-                f" for [[watch.sources]] {source.name!r}"
-            )
-        accounts = tuple(importer.parse(data, password))
+        if password is None and encrypted:
+            password = source_password(source)
+            if password is None:
+                raise PasswordRequired(
+                    f"is an encrypted {importer.title}: set password_command or password_file"
+                    f" for [[watch.sources]] {source.name!r}"
+                )
+        result = importer.parse(data, password)
         try:
             mtime = backup_format.format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC))
         except OSError:
             mtime = now_text()
-        return Offer(source.name, source_device_id(source), mtime, accounts)
+        return Offer(
+            source.name, source_device_id(source), mtime, result.accounts, skipped=result.skipped
+        )
+
+    @staticmethod
+    def _source_importer(data: bytes, source: WatchSource) -> tuple[importers.Importer, str | None]:
+        """The source's format, or the one its content shows. A file nothing claims may be an
+        old andOTP backup (no header): then the source's password is asked and tried."""
+        if source.format != "auto":
+            return importers.get(source.format), None
+        try:
+            return importers.get(importers.detect(data)), None
+        except UnknownFormat:
+            password = source_password(source)
+            if password is None:
+                raise
+            return importers.get(importers.detect(data, password)), password
 
     def _queue(
         self: Service,

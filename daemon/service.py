@@ -74,6 +74,11 @@ class ImportPreview:
     origin: str  # "backup from laptop, 2026-11-28 10:00 UTC" or "Aegis vault export"
     plan: MergePlan
     header: Header | None = None  # our own format only
+    skipped: tuple[importers.Skipped, ...] = ()  # another app's entries otpsync cannot make
+
+    def counts(self) -> dict[str, int]:
+        """The plan's counts, plus ``unsupported``: entries of the file left out."""
+        return {**self.plan.counts(), "unsupported": len(self.skipped)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,10 +605,10 @@ class Service(Intake):
                 if header.kdf.weak:
                     log.warning("%s", weak_writer_message(header.device))
                 origin = f"backup from {header.device}, {header.created:%Y-%m-%d %H:%M} UTC"
-                accounts, device_id = incoming.accounts, header.device_id
+                accounts, device_id, skipped = incoming.accounts, header.device_id, ()
             else:
                 header, device_id = None, None
-                importer = self._importer_for(data, fmt)
+                importer = self._importer_for(data, fmt, password)
                 if password is None and importer.encrypted(data):
                     if ask_password is None:
                         raise PasswordRequired(
@@ -611,12 +616,13 @@ class Service(Intake):
                             " (or run in a terminal to be asked)"
                         )
                     password = ask_password(importer.title)
-                accounts = tuple(importer.parse(data, password))
+                result = importer.parse(data, password)
+                accounts, skipped = result.accounts, result.skipped
                 origin = f"{importer.title} export"
         except BackupError as exc:
             raise exc.located(source) from None
         plan = merge.plan(self.vault(), accounts, source=device_id, include_deleted=include_deleted)
-        return ImportPreview(source, origin, plan, header)
+        return ImportPreview(source, origin, plan, header, skipped)
 
     def _open_backup(self, data: bytes, password: str | None) -> tuple[Header, VaultData]:
         keys = self.store.keys if password is None else MasterKeys(password)
@@ -624,15 +630,17 @@ class Service(Intake):
         return header, payload.decode(raw, expect_device_id=header.device_id)
 
     @staticmethod
-    def _importer_for(data: bytes, fmt: str) -> importers.Importer:
+    def _importer_for(data: bytes, fmt: str, password: str | None) -> importers.Importer:
         if fmt != "auto":
             return importers.get(fmt)
         try:
-            return importers.get(importers.detect(data))
+            return importers.get(importers.detect(data, password))
         except UnknownFormat:
+            hint = "" if password is None else ", and the password opens no old andOTP backup"
             raise NotABackup(
                 "not an otpsync backup, nor another app's export otpsync can read"
-                " (`otpsync import --help` lists the formats)"
+                f"{hint} (`otpsync import --help` lists the formats; old andOTP backups"
+                " have no header: give their --password-file)"
             ) from None
 
     def apply_import(self, preview: ImportPreview) -> VaultData:

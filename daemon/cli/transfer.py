@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 from daemon.cli.common import (
@@ -29,6 +30,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 UNENCRYPTED_FORMATS = ("otpauth", "aegis", "qr")
+HELP_WIDTH = 100
 
 
 def _new_password(args: argparse.Namespace) -> str | None:
@@ -92,6 +94,9 @@ def _print_preview(preview: ImportPreview, shown_name: str) -> None:
         print(describe(change))
     if plan.of("skipped") and not plan.include_deleted:
         print("  (codes removed here stay out; --include-deleted brings them back)")
+    if preview.skipped:
+        reasons = "; ".join(s.shown() for s in preview.skipped)
+        print(f"  {len(preview.skipped)} not imported: {reasons}")
 
 
 def cmd_import(svc: Service, args: argparse.Namespace) -> int:
@@ -127,8 +132,34 @@ def cmd_import(svc: Service, args: argparse.Namespace) -> int:
             file=sys.stderr if args.json else sys.stdout,
         )
     if args.json:
-        print(json.dumps(plan.counts()))
+        print(json.dumps(preview.counts()))
     return 0
+
+
+def format_list() -> str:
+    """Every --from name, what it reads, and what its encrypted form needs."""
+    from daemon import importers
+
+    rows = [("otpsync", "an otpsync backup; encrypted: your passphrase (or theirs)")]
+    for name in sorted(importers.FORMATS):
+        importer = importers.FORMATS[name]
+        needs = f"; encrypted: {importer.needs}" if importer.needs else ""
+        rows.append((name, importer.description + needs))
+    width = max(len(name) for name, _ in rows) + 4
+    lines = ["formats (--from NAME):"]
+    for name, text in rows:
+        lines.append(
+            textwrap.fill(
+                text,
+                HELP_WIDTH,
+                initial_indent=f"  {name:<{width - 2}}",
+                subsequent_indent=" " * width,
+                break_on_hyphens=False,
+            )
+        )
+    aliases = ", ".join(f"{a} = {t}" for a, t in sorted(importers.ALIASES.items()))
+    lines += ["", textwrap.fill(f"also: {aliases}", HELP_WIDTH, break_on_hyphens=False)]
+    return "\n".join(lines)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -146,14 +177,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--password-file", metavar="FILE", help="aegis-encrypted: its password")
     s.set_defaults(func=cmd_export)
 
-    from daemon import importers
-
-    formats = ", ".join(sorted([*importers.FORMATS, *importers.ALIASES]))
     s = sub.add_parser(
         "import",
         help="merge a backup or another app's export: only codes this device lacks are added",
-        description="Merge an otpsync backup, or another authenticator's export, into the"
-        f" vault. Formats for --from: auto (default), otpsync, {formats}.",
+        description=textwrap.fill(
+            "Merge an otpsync backup, or another authenticator's export, into the vault. The"
+            " format is detected from the content (--from NAME says it). An encrypted file's"
+            " password comes from --password-file FILE, else otpsync asks in a terminal."
+            " Entries otpsync cannot make (mOTP, Yandex, a value that is no secret) are"
+            " listed as not imported; the rest merge.",
+            HELP_WIDTH,
+        ),
+        epilog=format_list(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("file")
     s.add_argument(

@@ -18,8 +18,11 @@ from daemon.importers._common import (
     MAX_ENTRIES,
     Fields,
     Importer,
+    Skipped,
     bounded,
     decode_text,
+    each,
+    has_json_keys,
     is_json_object,
     load_json,
     starts_with,
@@ -35,41 +38,49 @@ def _is_csv(data: bytes) -> bool:
 
 
 def sniff(data: bytes) -> bool:
+    """The "encrypted" flag is only in newer exports: older ones (and Bitwarden's own
+    documented sample) have just "folders"/"collections" and "items" of logins."""
     return (
         is_json_object(data, "encrypted", "items")
         or is_json_object(data, "encrypted", "passwordProtected")
+        or (
+            is_json_object(data, "items")
+            and (has_json_keys(data, "login") or has_json_keys(data, "folders"))
+            and not has_json_keys(data, "vaults")  # Proton Pass keeps items inside vaults
+        )
         or _is_csv(data)
     )
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     if starts_with(data, b"{"):
         return _read_json(data)
     return _read_csv(data)
 
 
-def _read_json(data: bytes) -> list[Account]:
+def _read_json(data: bytes) -> list[Account | Skipped]:
     root = Fields.of(load_json(data), "the export")
     if root.flag("encrypted", False):
         raise UnsupportedImport(
             "encrypted Bitwarden exports are not supported; export as .json (unencrypted), "
             "import it, then delete that file"
         )
-    accounts = []
-    for index, value in enumerate(root.items("items"), 1):
-        item = Fields.of(value, f"item {index}")
-        if not item.has("login"):
-            continue
-        login = item.child("login")
-        totp = login.text("totp", "")
-        if totp.strip():
-            where = f"item {index}"
-            name, user = item.text("name", ""), login.text("username", "")
-            accounts.append(parse_embedded(totp, where, issuer=name, account=user))
-    return accounts
+    return each(root.items("items"), _item, "item")
 
 
-def _read_csv(data: bytes) -> list[Account]:
+def _item(value: object, where: str) -> list[Account | Skipped] | Account:
+    item = Fields.of(value, where)
+    if not item.has("login"):
+        return []  # a note, card or identity: no code
+    login = item.child("login")
+    totp = login.text("totp", "")
+    if not totp.strip():
+        return []  # a password without a code
+    name, user = item.text("name", ""), login.text("username", "")
+    return parse_embedded(totp, where, issuer=name, account=user)
+
+
+def _read_csv(data: bytes) -> list[Account | Skipped]:
     reader = csv.DictReader(io.StringIO(decode_text(data), newline=""))
     if reader.fieldnames is None or CSV_COLUMN not in reader.fieldnames:
         raise ImportFailed(f"the CSV has no {CSV_COLUMN} column")
@@ -78,13 +89,15 @@ def _read_csv(data: bytes) -> list[Account]:
         rows.append(row)
         if len(rows) > MAX_ENTRIES:
             break
-    accounts = []
-    for number, row in enumerate(bounded(rows), 2):
+
+    def row_code(row: dict[str, Any], where: str) -> list[Account | Skipped] | Account:
         totp = row.get(CSV_COLUMN) or ""
-        if totp.strip():
-            name, user = row.get("name") or "", row.get("login_username") or ""
-            accounts.append(parse_embedded(totp, f"row {number}", issuer=name, account=user))
-    return accounts
+        if not totp.strip():
+            return []
+        name, user = row.get("name") or "", row.get("login_username") or ""
+        return parse_embedded(totp, where, issuer=name, account=user)
+
+    return each(bounded(rows), row_code, lambda i, _: f"row {i + 1}")  # row 1 is the header
 
 
 IMPORTER = Importer(

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import hashlib
 import json
 import os
 import struct
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from daemon.core.accounts import Account
+from daemon.core.accounts import Account, normalize_secret
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "interop"
 MANIFEST = FIXTURES / "manifest.json"
@@ -79,7 +83,9 @@ def expected(
         "type": type,
         "issuer": issuer,
         "account": account,
-        "secret": secret.rstrip("=").upper(),
+        # Canonical base32: a secret whose length is no whole number of bytes (hand-typed
+        # upstream test data) keeps its bytes and drops the leftover bits, as the apps do.
+        "secret": normalize_secret(secret),
         "algorithm": algorithm.upper(),
         "digits": 5 if type == "steam" else digits,
     }
@@ -208,3 +214,92 @@ DENO_ENTRY = {
     "issuer": "Deno",
     "info": {"secret": "4SJHB4GSD43FZBAI7C2HLRJGPQ", "algo": "SHA1", "digits": 6, "period": 30},
 }
+
+
+# --- TOTP Authenticator backups ---------------------------------------------------------------
+
+
+def totp_authenticator_backup(password: str, accounts: list[dict[str, object]]) -> bytes:
+    wrapper = json.dumps({json.dumps(accounts): "1608293023"}).encode()
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(wrapper) + padder.finalize()
+    key = hashlib.sha256(password.encode()).digest()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
+    return base64.b64encode(encryptor.update(padded) + encryptor.finalize())
+
+
+# --- andOTP backups ----------------------------------------------------------------------------
+
+
+def andotp_encrypted(entries: list[dict[str, Any]], password: str, iterations: int = 1000) -> bytes:
+    """andOTP's current encrypted layout: iterations, salt, nonce, AES-GCM under PBKDF2-SHA1."""
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+    salt, nonce = os.urandom(12), os.urandom(12)
+    key = PBKDF2HMAC(SHA1(), 32, salt, iterations).derive(password.encode())  # noqa: S303
+    sealed = AESGCM(key).encrypt(nonce, json.dumps(entries).encode(), None)
+    return struct.pack(">I", iterations) + salt + nonce + sealed
+
+
+def andotp_encrypted_old(entries: list[dict[str, Any]], password: str) -> bytes:
+    """andOTP's old headerless layout: nonce, AES-GCM under SHA-256(password)."""
+    nonce = os.urandom(12)
+    key = hashlib.sha256(password.encode()).digest()
+    return nonce + AESGCM(key).encrypt(nonce, json.dumps(entries).encode(), None)
+
+
+# --- ZIPs with traditional PKWARE encryption (zipfile reads them but cannot write them) -------
+
+
+def _zipcrypto_keys() -> list[int]:
+    return [0x12345678, 0x23456789, 0x34567890]
+
+
+def _crc_byte(crc: int, byte: int) -> int:
+    return (zlib.crc32(bytes([byte]), crc ^ 0xFFFFFFFF) ^ 0xFFFFFFFF) & 0xFFFFFFFF
+
+
+def _zipcrypto_update(keys: list[int], byte: int) -> None:
+    keys[0] = _crc_byte(keys[0], byte)
+    keys[1] = ((keys[1] + (keys[0] & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+    keys[2] = _crc_byte(keys[2], keys[1] >> 24)
+
+
+def _zipcrypto_encrypt(password: bytes, plain: bytes) -> bytes:
+    keys = _zipcrypto_keys()
+    for byte in password:
+        _zipcrypto_update(keys, byte)
+    out = bytearray()
+    for byte in plain:
+        temp = (keys[2] | 2) & 0xFFFF
+        out.append(byte ^ (((temp * (temp ^ 1)) >> 8) & 0xFF))
+        _zipcrypto_update(keys, byte)
+    return bytes(out)
+
+
+def zipcrypto_zip(name: str, content: bytes, password: str, *, descriptor: bool = True) -> bytes:
+    """One deflated member encrypted as SharpZipLib's ZipOutputStream does (WinAuth): with a
+    data descriptor, so the check byte is the high byte of the DOS time, not of the CRC."""
+    crc = zlib.crc32(content)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = compressor.compress(content) + compressor.flush()
+    dos_time, dos_date = (10 << 11) | (30 << 5), ((2026 - 1980) << 9) | (11 << 5) | 28
+    check = (dos_time >> 8) & 0xFF if descriptor else crc >> 24
+    header = os.urandom(11) + bytes([check])
+    body = _zipcrypto_encrypt(password.encode(), header + deflated)
+    flags = 0x1 | (0x8 if descriptor else 0)
+    raw_name = name.encode()
+    sizes = (crc, len(body), len(content))
+    local = struct.pack(
+        "<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 8, dos_time, dos_date,
+        *((0, 0, 0) if descriptor else sizes), len(raw_name), 0,
+    ) + raw_name + body  # fmt: skip
+    if descriptor:
+        local += struct.pack("<4sIII", b"PK\x07\x08", *sizes)
+    central = struct.pack(
+        "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, 8, dos_time, dos_date, *sizes,
+        len(raw_name), 0, 0, 0, 0, 0, 0,
+    ) + raw_name  # fmt: skip
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + end
