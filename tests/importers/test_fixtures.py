@@ -54,6 +54,7 @@ FORMAT_OF = {
     "aegis-tests/totp_authenticator*": "totp-authenticator",
     "aegis-tests/2fas_*": "2fas",
     "ente-tests/proton_*": "proton",
+    "bitwarden-backup-decryptor-tests/*.json": "bitwarden",
     "extract-otp-secrets-tests/example_export*.txt": "google-authenticator",
     "extract-otp-secrets-tests/test_plus_problem_export.txt": "google-authenticator",
     "extract-otp-secrets-tests/test_export_wrong_data.txt": "google-authenticator",
