@@ -5,12 +5,14 @@ refuse wrong passwords, damage and absurd KDF parameters (before spending on the
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
 import pytest
 
 from daemon import importers
+from daemon.core.otp import code_at
 from daemon.errors import (
     DamagedFile,
     ImportFailed,
@@ -19,13 +21,15 @@ from daemon.errors import (
     UnsupportedImport,
     WrongPassphrase,
 )
-from daemon.importers import bitwarden_protected
+from daemon.importers import bitwarden_protected, ente
 from daemon.importers._common import Fields
 from tests.importers.support import (
     FIXTURES,
     SKIP_REASON,
     bitwarden_protected_export,
+    ente_encrypted,
     fixture,
+    manifest,
 )
 from tests.importers.test_bounds import quickly
 
@@ -154,3 +158,106 @@ def test_bitwarden_unknown_kdf_and_cipher_types() -> None:
     old = root | {"encKeyValidation_DO_NOT_EDIT": "0.AAAA|AAAA"}
     with pytest.raises(UnsupportedImport, match="type 2"):
         BITWARDEN.parse(json.dumps(old).encode(), "pw")
+
+
+# --- Ente Auth -----------------------------------------------------------------------------
+
+ENTE = importers.get("ente")
+ENTE_DIR = "proton-pass-common-tests/ente"
+ENTE_TEXT = (
+    f"otpauth://totp/GitHub:ann?secret={SECRET}&issuer=GitHub&codeDisplay=%7B%22pinned%22%3A"
+    "false%2C%22tags%22%3A%5B%5D%7D\n"
+    f"otpauth://hotp/Bank:bob?secret={SECRET}&counter=7&issuer=Bank\n"
+)
+
+
+def lenient_b32(text: str) -> bytes:
+    """Base32 as Google Authenticator reads it: whole bytes only, leftover bits dropped."""
+    bits = "".join(f"{'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.index(c):05b}" for c in text.upper())
+    return bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - 7, 8))
+
+
+def reference_code(secret: str, algorithm: str, digits: int, counter: int, steam: bool) -> str:
+    """RFC 4226 (and Steam's alphabet), written out apart from daemon.core.otp."""
+    digest = hmac.new(lenient_b32(secret), counter.to_bytes(8, "big"), algorithm.lower()).digest()
+    offset = digest[-1] & 0x0F
+    value = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    if not steam:
+        return str(value % 10**digits).zfill(digits)
+    chars = []
+    for _ in range(5):
+        value, index = divmod(value, 26)
+        chars.append("23456789BCDFGHJKMNPQRTVWXY"[index])
+    return "".join(chars)
+
+
+@needs_fixtures
+def test_ente_codes_match_the_secrets_as_written() -> None:
+    """The fixture's secrets include impossible base32 lengths ("AAAAAAAAA"); Ente and Proton
+    accept them, and so do we: the codes are those of the whole bytes the text holds."""
+    record = next(r for r in manifest()["fixtures"] if r["file"].endswith("lowcomplexity.txt"))
+    accounts = ENTE.parse(fixture(record["file"]), record["password"])
+    assert len(accounts) == len(record["expected_entries"]) == 3
+    for want, account in zip(record["expected_entries"], accounts, strict=True):
+        assert (account.issuer, account.account) == (want["issuer"], want["name"])
+        counter = want["counter"] if want["type"] == "hotp" else 1_700_000_000 // 30
+        at = 0 if want["type"] == "hotp" else 1_700_000_000
+        expected_code = reference_code(
+            want["secret"], want["algorithm"], want["digits"], counter, want["type"] == "steam"
+        )
+        assert code_at(account, at).code == expected_code
+
+
+@needs_fixtures
+def test_ente_fixture_decrypts_to_its_plain_export() -> None:
+    data = fixture(f"{ENTE_DIR}/encrypted.nominalcomplexity.txt")  # 256 MiB × 16: Ente's cost
+    assert ente.decrypt(data, "password") == fixture(f"{ENTE_DIR}/encrypted_decrypted.txt")
+
+
+@pytest.mark.parametrize("final", [True, False], ids=["tag-final", "tag-message"])
+def test_ente_round_trip(final: bool) -> None:
+    data = ente_encrypted(ENTE_TEXT, "pässword", final=final)
+    assert importers.detect(data) == "ente"
+    assert importers.needs_password("ente", data)
+    assert importers.get("ente-encrypted") is ENTE
+    accounts = importers.parse(data, password="pässword")
+    got = [(a.type, a.issuer, a.account, a.secret, a.counter) for a in accounts]
+    assert got == [("totp", "GitHub", "ann", SECRET, 0), ("hotp", "Bank", "bob", SECRET, 7)]
+    with pytest.raises(PasswordRequired):
+        ENTE.parse(data, None)
+    # --from ente on the plain export reads it too (detection calls it an otpauth list)
+    assert [a.identity() for a in ENTE.parse(ENTE_TEXT.encode())] == [
+        a.identity() for a in accounts
+    ]
+
+
+def test_ente_wrong_password_damage_and_truncation() -> None:
+    data = ente_encrypted(ENTE_TEXT, "pw")
+    with pytest.raises(WrongPassphrase, match="wrong password, or the encrypted data is damaged"):
+        ENTE.parse(data, "pW")
+    flipped = _tampered(data, "encryptedData", lambda v: ("A" if v[5] != "A" else "B").join(
+        (v[:5], v[6:])))  # fmt: skip
+    with pytest.raises(WrongPassphrase, match="damaged"):
+        ENTE.parse(flipped, "pw")
+    short = _tampered(data, "encryptedData", lambda v: v[:8])
+    with pytest.raises(ImportFailed, match="wrong length"):
+        ENTE.parse(short, "pw")
+    with pytest.raises(ImportFailed, match="not valid JSON"):
+        ENTE.parse(data[: len(data) - 30], "pw")
+
+
+@pytest.mark.parametrize(
+    ("memlimit", "opslimit"),
+    [
+        (64 * 2**30, 1),  # 64 GiB
+        (2**30, 5),  # 1 GiB, one pass beyond Ente's "sensitive" cost
+        (8192, 10**12),  # 10^12 passes
+        (1024, 1),  # below libsodium's minimum
+        (8192, 0),
+    ],
+)
+def test_ente_absurd_kdf_is_refused_before_running(memlimit: int, opslimit: int) -> None:
+    root = json.loads(ente_encrypted(ENTE_TEXT, "pw"))
+    root["kdfParams"] |= {"memLimit": memlimit, "opsLimit": opslimit}
+    with quickly(), pytest.raises(KdfOutOfBounds, match="Ente Auth writes"):
+        ENTE.parse(json.dumps(root).encode(), "pw")

@@ -103,20 +103,6 @@ def test_a_bad_line_in_a_uri_list_is_named() -> None:
         importers.parse(data)
 
 
-def test_ente_encrypted_export_is_recognised_and_refused_with_a_reason() -> None:
-    data = json.dumps({
-        "version": 1,
-        "kdfParams": {"memLimit": 1, "opsLimit": 1, "salt": "AA=="},
-        "encryptedData": "AA==",
-        "encryptionNonce": "AA==",
-    }).encode()  # fmt: skip
-    assert importers.detect(data) == "ente"
-    assert not importers.needs_password("ente", data)  # asking would be pointless
-    with pytest.raises(UnsupportedImport, match="libsodium"):
-        importers.parse(data, password="pw")
-    assert len(importers.get("ente").parse(f"otpauth://totp/x?secret={SECRET}".encode())) == 1
-
-
 def test_bitwarden_values_and_encrypted_exports() -> None:
     items = [
         {"name": "Site", "login": {"username": "ann", "totp": SECRET.lower()}},
