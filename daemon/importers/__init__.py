@@ -24,6 +24,7 @@ from daemon.importers import (
     duo,
     ente,
     freeotp,
+    kdbx,
     proton,
     sqlite_apps,
     steam,
@@ -54,6 +55,7 @@ _ORDER: tuple[Importer, ...] = (
     battlenet.IMPORTER,
     totp_authenticator.IMPORTER,
     freeotp.IMPORTER,
+    kdbx.IMPORTER,
     sqlite_apps.GOOGLE_DB_IMPORTER,
     sqlite_apps.MICROSOFT_IMPORTER,
     authenticator_plus.IMPORTER,
@@ -73,6 +75,8 @@ ALIASES: dict[str, str] = {
     "authenticator-pro": "stratum",
     "freeotp2": "freeotp",
     "google": "google-authenticator",
+    "keepass": "kdbx",
+    "keepassxc": "kdbx",
 }
 
 
@@ -105,7 +109,9 @@ def needs_password(name: str, data: bytes) -> bool:
     return get(name).encrypted(data)
 
 
-def parse(data: bytes, name: str = "auto", password: str | None = None) -> list[Account]:
+def parse(
+    data: bytes, name: str = "auto", password: str | None = None, key_file: bytes | None = None
+) -> list[Account]:
     """Detect (when ``name`` is "auto") and parse in one call."""
     importer = get(detect(data) if name == "auto" else name)
-    return importer.parse(data, password)
+    return importer.parse(data, password, key_file)

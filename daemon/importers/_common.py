@@ -83,7 +83,8 @@ class Importer:
     """One app's export format: how to recognise it by content, and how to read it.
 
     ``read`` does the work; ``parse`` wraps it with the size cap, the entry cap and the
-    guarantee that only our errors come out, each prefixed with ``title``.
+    guarantee that only our errors come out, each prefixed with ``title``. A format that can
+    be opened with a key file (KeePass) also has ``read_keyed``, which takes its bytes.
     """
 
     name: str
@@ -92,6 +93,7 @@ class Importer:
     sniff: Callable[[bytes], bool]
     read: Callable[[bytes, str | None], list[Account]]
     is_encrypted: Callable[[bytes], bool] = _never
+    read_keyed: Callable[[bytes, str | None, bytes | None], list[Account]] | None = None
 
     def encrypted(self, data: bytes) -> bool:
         """Whether parsing ``data`` needs a password (so the CLI knows to ask)."""
@@ -100,10 +102,17 @@ class Importer:
         except (*STRUCTURAL_ERRORS, BackupError):
             return False  # unreadable: parse() will say why, located
 
-    def parse(self, data: bytes, password: str | None = None) -> list[Account]:
+    def parse(
+        self, data: bytes, password: str | None = None, key_file: bytes | None = None
+    ) -> list[Account]:
         check_size(len(data))
+        if key_file is not None and self.read_keyed is None:
+            raise ImportFailed(f"{self.title}: a key file opens only KeePass databases")
         try:
-            accounts = self.read(data, password)
+            if self.read_keyed is not None:
+                accounts = self.read_keyed(data, password, key_file)
+            else:
+                accounts = self.read(data, password)
             check_count(len(accounts))
         except FileTooLarge:
             raise

@@ -8,6 +8,7 @@ import base64
 import fnmatch
 import hashlib
 import hmac
+import io
 import json
 import os
 import struct
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from nacl import bindings as nacl_bindings
 from nacl.pwhash import argon2id as nacl_argon2id
+from pykeepass import create_database
 
 from daemon.core.accounts import Account, normalize_secret
 
@@ -41,6 +43,7 @@ NOT_EXPORTS = (
     "extract-otp-secrets-tests/test_export_wrong_prefix.txt",
     "extract-otp-secrets-tests/test_export_wrong_content.txt",
     "extract-otp-secrets-tests/only_comments.txt",
+    "pykeepass-tests/*.key",  # KeePass key files: they open a database, hold no codes
 )
 
 
@@ -289,3 +292,35 @@ def ente_encrypted(
         "encryptionNonce": b64(header),
     }
     return json.dumps(export).encode()
+
+
+# --- KeePass databases (KDBX 4, Argon2 cut to 1 MiB × 1 pass) ---------------------------------
+
+
+def keepass_db(
+    entries: list[dict[str, Any]],
+    *,
+    password: str | None = "pw",  # noqa: S107
+    key_file: bytes | None = None,
+    trash: tuple[str, ...] = (),
+) -> bytes:
+    """A KDBX 4 database written by pykeepass. Each entry: title, username, otp and any
+    other string fields; titles in ``trash`` are moved to the Recycle Bin."""
+    kp = create_database(
+        io.BytesIO(), password=password, keyfile=io.BytesIO(key_file) if key_file else None
+    )
+    params = kp.kdbx.header.value.dynamic_header.kdf_parameters.data.dict
+    params["I"].value, params["M"].value = 1, 1 << 20
+    for fields in entries:
+        fields = dict(fields)
+        entry = kp.add_entry(
+            kp.root_group, fields.pop("title"), fields.pop("username", ""), "password",
+            otp=fields.pop("otp", None),
+        )  # fmt: skip
+        for key, value in fields.items():
+            entry.set_custom_property(key, value)
+        if entry.title in trash:
+            kp.trash_entry(entry)
+    out = io.BytesIO()
+    kp.save(out)
+    return out.getvalue()

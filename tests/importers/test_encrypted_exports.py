@@ -14,6 +14,7 @@ import pytest
 from daemon import importers
 from daemon.core.otp import code_at
 from daemon.errors import (
+    BackupError,
     DamagedFile,
     ImportFailed,
     KdfOutOfBounds,
@@ -21,7 +22,7 @@ from daemon.errors import (
     UnsupportedImport,
     WrongPassphrase,
 )
-from daemon.importers import bitwarden_protected, ente
+from daemon.importers import bitwarden_protected, ente, kdbx
 from daemon.importers._common import Fields
 from tests.importers.support import (
     FIXTURES,
@@ -29,6 +30,7 @@ from tests.importers.support import (
     bitwarden_protected_export,
     ente_encrypted,
     fixture,
+    keepass_db,
     manifest,
 )
 from tests.importers.test_bounds import quickly
@@ -261,3 +263,141 @@ def test_ente_absurd_kdf_is_refused_before_running(memlimit: int, opslimit: int)
     root["kdfParams"] |= {"memLimit": memlimit, "opsLimit": opslimit}
     with quickly(), pytest.raises(KdfOutOfBounds, match="Ente Auth writes"):
         ENTE.parse(json.dumps(root).encode(), "pw")
+
+
+# --- KeePass -------------------------------------------------------------------------------
+
+KDBX = importers.get("kdbx")
+HEX_SECRET = "3132333435363738393031323334353637383930"  # RFC 4226's "12345678901234567890"
+RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+KEEPASS_ENTRIES: list[dict[str, str]] = [
+    {"title": "GitHub", "username": "ann", "otp": f"otpauth://totp/GH:x?secret={SECRET}"},
+    {"title": "", "otp": f"otpauth://totp/KeePassXC:none?secret={SECRET}&digits=8"},
+    {
+        "title": "KeeOtp",
+        "username": "k",
+        "otp": f"key={HEX_SECRET}&encoding=Hex&type=Hotp&counter=5&size=8&otpHashMode=Sha256",
+    },
+    {"title": "Tray", "username": "t", "TOTP Seed": SECRET, "TOTP Settings": "60;7"},
+    {"title": "Steam", "TOTP Seed": SECRET, "TOTP Settings": "30;S"},
+    {
+        "title": "KeePass",
+        "username": "kp",
+        "TimeOtp-Secret-Base32": RFC_SECRET,
+        "TimeOtp-Length": "8",
+        "TimeOtp-Period": "45",
+        "TimeOtp-Algorithm": "HMAC-SHA-512",
+    },
+    {"title": "Counter", "HmacOtp-Secret": "12345678901234567890", "HmacOtp-Counter": "9"},
+    {"title": "Password only", "username": "p"},
+    {"title": "Deleted", "otp": f"otpauth://totp/D:d?secret={SECRET}"},
+]
+
+
+@pytest.fixture(scope="module")
+def keepass_file() -> bytes:
+    return keepass_db(KEEPASS_ENTRIES, trash=("Deleted",))
+
+
+def test_keepass_fields_of_every_plugin(keepass_file: bytes) -> None:
+    assert importers.detect(keepass_file) == "kdbx"
+    assert importers.get("keepass") is importers.get("keepassxc") is KDBX
+    got = [
+        (a.type, a.issuer, a.account, a.secret, a.algorithm, a.digits, a.period, a.counter)
+        for a in KDBX.parse(keepass_file, "pw")
+    ]
+    assert got == [
+        ("totp", "GitHub", "ann", SECRET, "SHA1", 6, 30, 0),  # title and username, not the label
+        ("totp", "", "", SECRET, "SHA1", 8, 30, 0),  # KeePassXC's placeholders are no names
+        ("hotp", "KeeOtp", "k", RFC_SECRET, "SHA256", 8, 30, 5),
+        ("totp", "Tray", "t", SECRET, "SHA1", 7, 60, 0),
+        ("steam", "Steam", "", SECRET, "SHA1", 5, 30, 0),
+        ("totp", "KeePass", "kp", RFC_SECRET, "SHA512", 8, 45, 0),
+        ("hotp", "Counter", "", RFC_SECRET, "SHA1", 6, 30, 9),
+    ]  # "Password only" has no code; "Deleted" is in the Recycle Bin
+
+
+def test_keepass_codes_match_rfc_4226(keepass_file: bytes) -> None:
+    """The HmacOtp entry is RFC 4226's test key at counter 9: code 520489."""
+    counter = next(a for a in KDBX.parse(keepass_file, "pw") if a.issuer == "Counter")
+    assert code_at(counter, 0).code == "520489"
+
+
+def test_keepass_wrong_password_and_key_files() -> None:
+    key = b"\x01" * 32
+    both = keepass_db(KEEPASS_ENTRIES[:1], key_file=key)
+    only_key = keepass_db(KEEPASS_ENTRIES[:1], password=None, key_file=key)
+    assert len(KDBX.parse(both, "pw", key)) == 1
+    assert len(KDBX.parse(only_key, None, key)) == 1
+    for data, password, key_file in [
+        (both, "pw", None),
+        (both, "pW", key),
+        (both, "pw", b"\x02" * 32),
+        (only_key, "pw", key),
+    ]:
+        with pytest.raises(WrongPassphrase, match="wrong password or key file"):
+            KDBX.parse(data, password, key_file)
+    with pytest.raises(PasswordRequired, match="password or key file"):
+        KDBX.parse(both, None, None)
+    with pytest.raises(ImportFailed, match="a key file opens only KeePass databases"):
+        ENTE.parse(b"otpauth://totp/x?secret=" + SECRET.encode(), None, key)
+
+
+@needs_fixtures
+@pytest.mark.parametrize("name", ["test3", "test4"])
+def test_keepass_fixture_needs_its_key_file(name: str) -> None:
+    data = fixture(f"pykeepass-tests/{name}.kdbx")
+    (account,) = KDBX.parse(data, "password", fixture(f"pykeepass-tests/{name}.key"))
+    assert (account.issuer, account.account) == ("foobar_entry", "foobar")
+    with pytest.raises(WrongPassphrase):
+        KDBX.parse(data, "password")
+
+
+def test_keepass_fast_aes_kdf_is_keepass_aes_kdf() -> None:
+    from pykeepass.kdbx_parsing.common import aes_kdf as slow_aes_kdf
+
+    seed, composite = bytes(range(32)), bytes(range(32, 64))
+    for rounds in (1, 2, 65_535, 65_536, 200_001):
+        assert kdbx.aes_kdf(seed, rounds, composite) == slow_aes_kdf(seed, rounds, composite)
+
+
+def _set_kdf(data: bytes, name: bytes, value: int) -> bytes:
+    """Overwrite one number in a KDBX 4 header's KDF dictionary (UInt64, or UInt32 for P)."""
+    size = 4 if name == b"P" else 8
+    marker = bytes([0x04 if size == 4 else 0x05]) + b"\x01\x00\x00\x00" + name
+    at = data.index(marker + size.to_bytes(4, "little")) + len(marker) + 4
+    return data[:at] + value.to_bytes(size, "little") + data[at + size :]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [(b"I", 10**9), (b"M", 64 << 30), (b"P", 4096), (b"I", 0), (b"M", 1024)],
+    ids=["passes", "64GiB", "lanes", "no-passes", "tiny-memory"],
+)
+def test_keepass_absurd_argon2_is_refused_before_running(
+    keepass_file: bytes, name: bytes, value: int
+) -> None:
+    with quickly(), pytest.raises(KdfOutOfBounds, match="Argon2"):
+        KDBX.parse(_set_kdf(keepass_file, name, value), "pw")
+
+
+@needs_fixtures
+def test_keepass_absurd_aes_kdf_rounds_are_refused_before_running() -> None:
+    data = fixture("pykeepass-tests/test3.kdbx")  # KDBX 3.1: field 6, u16 size 8, u64 rounds
+    at = data.index(b"\x06\x08\x00", 12) + 3
+    planted = data[:at] + (10**12).to_bytes(8, "little") + data[at + 8 :]
+    with quickly(), pytest.raises(KdfOutOfBounds, match="1,000,000,000,000 AES-KDF rounds"):
+        KDBX.parse(planted, "password", fixture("pykeepass-tests/test3.key"))
+
+
+def test_keepass_damage_and_truncation(keepass_file: bytes) -> None:
+    body = len(keepass_file) - 200
+    flipped = keepass_file[:body] + bytes([keepass_file[body] ^ 1]) + keepass_file[body + 1 :]
+    with pytest.raises(DamagedFile, match="damaged"):
+        KDBX.parse(flipped, "pw")
+    header = keepass_file[:20] + bytes([keepass_file[20] ^ 1]) + keepass_file[21:]
+    with pytest.raises(DamagedFile, match="damaged"):
+        KDBX.parse(header, "pw")
+    for cut in (10, 100, len(keepass_file) // 2, len(keepass_file) - 1):
+        with pytest.raises(BackupError, match=r"damaged|cut short"):
+            KDBX.parse(keepass_file[:cut], "pw")

@@ -57,6 +57,7 @@ FORMAT_OF = {
     "bitwarden-backup-decryptor-tests/*.json": "bitwarden",
     "proton-pass-common-tests/ente/encrypted.*": "ente",
     "proton-pass-common-tests/ente/encrypted_decrypted.txt": "otpauth",
+    "*.kdbx": "kdbx",
     "extract-otp-secrets-tests/example_export*.txt": "google-authenticator",
     "extract-otp-secrets-tests/test_plus_problem_export.txt": "google-authenticator",
     "extract-otp-secrets-tests/test_export_wrong_data.txt": "google-authenticator",
@@ -176,6 +177,16 @@ def migration_expected(file: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def kdbx_issuer(e: dict[str, Any]) -> str:
+    """KeePass: the issuer is the entry's title (what the person sees), not the URI's label."""
+    return e.get("entry_title", e["issuer"])
+
+
+def kdbx_account(e: dict[str, Any]) -> str:
+    """KeePass: the username; KeePassXC's label says "none" where the username was empty."""
+    return "" if "entry_title" in e and e["name"] == "none" else e["name"]
+
+
 def expected_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
     file = record["file"]
     if file.startswith("extract-otp-secrets-tests/"):
@@ -186,9 +197,9 @@ def expected_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
         listed = source["expected_entries"]
     if listed is not None:
         return [
-            expected(type=e["type"], secret=e["secret"], issuer=e["issuer"], account=e["name"],
-                     algorithm=e["algorithm"], digits=e["digits"], period=e.get("period", 30),
-                     counter=e.get("counter", 0))
+            expected(type=e["type"], secret=e["secret"], issuer=kdbx_issuer(e),
+                     account=kdbx_account(e), algorithm=e["algorithm"], digits=e["digits"],
+                     period=e.get("period", 30), counter=e.get("counter", 0))
             for e in listed
         ]  # fmt: skip
     return [adjust(file, name, vector(name)) for name in record["expected_vectors"]]
@@ -199,7 +210,10 @@ def expected_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("record", records(where=lambda r: r["expected_count"] and is_export(r)))
 def test_fixture_imports_exactly_its_entries(record: dict[str, Any]) -> None:
-    accounts = importers.get(format_of(record)).parse(fixture(record["file"]), record["password"])
+    key_file = fixture(record["keyfile"]) if record.get("keyfile") else None
+    accounts = importers.get(format_of(record)).parse(
+        fixture(record["file"]), record["password"], key_file
+    )
     assert len(accounts) == record["expected_count"]
     want = expected_entries(record)
     assert len(want) == record["expected_count"]
@@ -235,8 +249,9 @@ def test_needs_password_only_when_encrypted(record: dict[str, Any]) -> None:
 def test_wrong_password(record: dict[str, Any]) -> None:
     importer = importers.get(format_of(record))
     given = record["password"] + "x"
+    key_file = fixture(record["keyfile"]) if record.get("keyfile") else None
     with pytest.raises(WrongPassphrase, match="wrong password") as caught:
-        importer.parse(fixture(record["file"]), given)
+        importer.parse(fixture(record["file"]), given, key_file)
     assert given not in str(caught.value)  # (a password may be "password" itself)
 
 

@@ -36,7 +36,7 @@ SECRET = "4SJHB4GSD43FZBAI7C2HLRJGPQ"
 PURE_IMPORTS = {
     "__future__", "base64", "binascii", "collections", "contextlib", "csv", "dataclasses",
     "hashlib", "io", "json", "re", "sqlite3", "struct", "typing", "urllib", "xml", "zipfile",
-    "zlib", "cryptography", "daemon", "hmac", "nacl", "pykeepass",
+    "zlib", "cryptography", "daemon", "hmac", "nacl", "pykeepass", "construct", "lxml",
 }  # fmt: skip
 
 
