@@ -27,9 +27,11 @@ from daemon.errors import (
     BackupError,
     DamagedFile,
     FileMissing,
+    FileTooLarge,
     KdfOutOfBounds,
     NotABackup,
     OtpsyncError,
+    PassphraseUnavailable,
     PasswordRequired,
     TruncatedFile,
     UnsupportedVersion,
@@ -209,18 +211,31 @@ class Intake:
         importer = importers.get(source.format) if source.format != "auto" else (
             importers.get(importers.detect(data))
         )  # fmt: skip
+        key_file = self._source_key_file(source) if importer.read_keyed else None
         password = source_password(source) if importer.encrypted(data) else None
-        if importer.encrypted(data) and password is None:
+        if importer.encrypted(data) and password is None and key_file is None:
             raise PasswordRequired(
                 f"is an encrypted {importer.title}: set password_command or password_file"
+                f"{' (or key_file)' if importer.read_keyed else ''}"
                 f" for [[watch.sources]] {source.name!r}"
             )
-        accounts = tuple(importer.parse(data, password))
+        accounts = tuple(importer.parse(data, password, key_file))
         try:
             mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime(_TIME)
         except OSError:
             mtime = now_text()
         return Offer(source.name, source_device_id(source), mtime, accounts)
+
+    def _source_key_file(self: Service, source: WatchSource) -> bytes | None:
+        """The KeePass key file a source names, read like its password_file would be."""
+        if source.key_file is None:
+            return None
+        try:
+            return self.read_key_file(source.key_file)
+        except (FileMissing, FileTooLarge) as exc:
+            raise PassphraseUnavailable(
+                f"key_file of [[watch.sources]] {source.name!r}: {exc.message}"
+            ) from None
 
     def _queue(
         self: Service,

@@ -324,3 +324,11 @@ def keepass_db(
     out = io.BytesIO()
     kp.save(out)
     return out.getvalue()
+
+
+def kdbx_set_kdf(data: bytes, name: bytes, value: int) -> bytes:
+    """Overwrite one number in a KDBX 4 header's KDF dictionary (UInt64, or UInt32 for P)."""
+    size = 4 if name == b"P" else 8
+    marker = bytes([0x04 if size == 4 else 0x05]) + b"\x01\x00\x00\x00" + name
+    at = data.index(marker + size.to_bytes(4, "little")) + len(marker) + 4
+    return data[:at] + value.to_bytes(size, "little") + data[at + size :]

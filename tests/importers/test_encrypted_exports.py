@@ -30,6 +30,7 @@ from tests.importers.support import (
     bitwarden_protected_export,
     ente_encrypted,
     fixture,
+    kdbx_set_kdf,
     keepass_db,
     manifest,
 )
@@ -361,14 +362,6 @@ def test_keepass_fast_aes_kdf_is_keepass_aes_kdf() -> None:
         assert kdbx.aes_kdf(seed, rounds, composite) == slow_aes_kdf(seed, rounds, composite)
 
 
-def _set_kdf(data: bytes, name: bytes, value: int) -> bytes:
-    """Overwrite one number in a KDBX 4 header's KDF dictionary (UInt64, or UInt32 for P)."""
-    size = 4 if name == b"P" else 8
-    marker = bytes([0x04 if size == 4 else 0x05]) + b"\x01\x00\x00\x00" + name
-    at = data.index(marker + size.to_bytes(4, "little")) + len(marker) + 4
-    return data[:at] + value.to_bytes(size, "little") + data[at + size :]
-
-
 @pytest.mark.parametrize(
     ("name", "value"),
     [(b"I", 10**9), (b"M", 64 << 30), (b"P", 4096), (b"I", 0), (b"M", 1024)],
@@ -378,7 +371,7 @@ def test_keepass_absurd_argon2_is_refused_before_running(
     keepass_file: bytes, name: bytes, value: int
 ) -> None:
     with quickly(), pytest.raises(KdfOutOfBounds, match="Argon2"):
-        KDBX.parse(_set_kdf(keepass_file, name, value), "pw")
+        KDBX.parse(kdbx_set_kdf(keepass_file, name, value), "pw")
 
 
 @needs_fixtures
