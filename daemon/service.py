@@ -462,9 +462,10 @@ class Service(Intake):
                             what = f"{importer.title} (empty if the key file alone opens it)"
                             password = ask_password(what) or None
                     elif ask_password is None:
+                        key = " and/or --key-file FILE" if importer.read_keyed else ""
                         raise PasswordRequired(
                             f"this is an encrypted {importer.title}: give --password-file FILE"
-                            " (or run in a terminal to be asked)"
+                            f"{key} (or run in a terminal to be asked)"
                         )
                     else:
                         password = ask_password(importer.title)

@@ -175,6 +175,16 @@ def test_bad_encrypted_exports_are_refused_and_change_nothing(
     assert target.digest() == before
 
 
+def test_a_database_without_password_or_key_file_says_what_it_needs(
+    target: Home,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    export = tmp_path / "db.kdbx"
+    export.write_bytes(KDBX)
+    done = target.run("import", str(export), "--yes")
+    assert_refused(done, "give --password-file FILE and/or --key-file FILE", hide=str(export))
+
+
 def test_a_missing_key_file_is_one_clear_line(
     target: Home,  # noqa: F811
     tmp_path: Path,
