@@ -14,7 +14,7 @@ import io
 from typing import Any
 
 from daemon.core.accounts import Account
-from daemon.errors import ImportFailed
+from daemon.errors import ImportFailed, UnsupportedImport
 from daemon.importers import bitwarden_protected
 from daemon.importers._common import (
     MAX_ENTRIES,
@@ -63,7 +63,7 @@ def _read_json(data: bytes, password: str | None) -> list[Account]:
             plain = bitwarden_protected.decrypt(root, require_password(password))
             root = Fields.of(load_json(plain, "the decrypted export"), "the decrypted export")
         if root.flag("encrypted", False):  # account restricted (or sealed twice)
-            raise ImportFailed(bitwarden_protected.ACCOUNT_RESTRICTED)
+            raise UnsupportedImport(bitwarden_protected.ACCOUNT_RESTRICTED)
     accounts = []
     for index, value in enumerate(root.items("items"), 1):
         item = Fields.of(value, f"item {index}")

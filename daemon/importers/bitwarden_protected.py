@@ -40,7 +40,6 @@ AES_CBC_HMAC = "2"  # EncryptionType.AesCbc256_HmacSha256_B64
 ARGON2_MAX_MEMORY_MIB = 1024
 ARGON2_MAX_ITERATIONS = 10
 ARGON2_MAX_PARALLELISM = 16
-MAX_ENC_STRING = 24 * 1024 * 1024  # base64 text of a ciphertext within the 16 MiB file cap
 
 ACCOUNT_RESTRICTED = (
     'this is an "account restricted" encrypted export, sealed with your Bitwarden account '
@@ -108,8 +107,6 @@ def _check_argon2(iterations: int, memory_mib: int, lanes: int) -> None:
 
 def _open(enc_string: str, enc_key: bytes, mac_key: bytes) -> bytes | None:
     """An EncString's plaintext; None when its MAC does not match these keys."""
-    if len(enc_string) > MAX_ENC_STRING:
-        raise ImportFailed("an encrypted value is larger than any export")
     kind, dot, rest = enc_string.partition(".")
     if not dot or kind != AES_CBC_HMAC:
         raise UnsupportedImport(

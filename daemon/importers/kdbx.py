@@ -71,7 +71,7 @@ def read_keyed(data: bytes, password: str | None, key_file: bytes | None) -> lis
     if password is None and key_file is None:
         raise PasswordRequired("the database is encrypted; its password or key file is needed")
     kdf = kdbx_header.read_kdf(data)  # refuses absurd costs before anything is spent
-    db = _open(data, password, key_file, kdf)
+    db = _open_trying_empty(data, password, key_file, kdf)
     recycle_bin = db.recyclebin_group
     accounts = []
     for index, entry in enumerate(bounded(db.entries), 1):
@@ -81,6 +81,19 @@ def read_keyed(data: bytes, password: str | None, key_file: bytes | None) -> lis
         if account is not None:
             accounts.append(account)
     return accounts
+
+
+def _open_trying_empty(
+    data: bytes, password: str | None, key_file: bytes | None, kdf: Any
+) -> PyKeePass:
+    """With a key file and no password, KeePass means "no password part", but a database
+    can also have an empty one: KeePassXC tries the first, then the second; so do we."""
+    if password or key_file is None:
+        return _open(data, password or "", key_file, kdf)
+    try:
+        return _open(data, None, key_file, kdf)
+    except WrongPassphrase:
+        return _open(data, "", key_file, kdf)
 
 
 def _open(data: bytes, password: str | None, key_file: bytes | None, kdf: Any) -> PyKeePass:

@@ -340,6 +340,9 @@ def test_keepass_wrong_password_and_key_files() -> None:
             KDBX.parse(data, password, key_file)
     with pytest.raises(PasswordRequired, match="password or key file"):
         KDBX.parse(both, None, None)
+    # A key file with an empty password part (KeePassXC can make one) opens without one too.
+    empty = keepass_db(KEEPASS_ENTRIES[:1], password="", key_file=key)
+    assert len(KDBX.parse(empty, None, key)) == len(KDBX.parse(empty, "", key)) == 1
     with pytest.raises(ImportFailed, match="a key file opens only KeePass databases"):
         ENTE.parse(b"otpauth://totp/x?secret=" + SECRET.encode(), None, key)
 
