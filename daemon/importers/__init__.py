@@ -7,6 +7,7 @@ message that never quotes the file (it may hold secrets).
     name = detect(data)                      # by content, never by file name
     if needs_password(name, data): ...       # ask on a TTY
     accounts = FORMATS[name].parse(data, password)
+    accounts = FORMATS["kdbx"].parse(data, password, key_file)   # KeePass: a key file's bytes
 """
 
 from __future__ import annotations
