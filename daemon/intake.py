@@ -185,7 +185,8 @@ class Intake:
             return settle("damaged", str(exc.located(path)))
         except WrongPassphrase:
             why = (
-                f"the password configured for [[watch.sources]] {sender!r} does not open it"
+                f"the password{' or key_file' if source.key_file else ''} configured for"
+                f" [[watch.sources]] {sender!r} does not open it"
                 if source
                 else f"backup from {sender} was sealed with another passphrase; all your"
                 " devices must use the same one"

@@ -234,3 +234,16 @@ def test_encrypted_ente_and_bitwarden_backups_queue_like_aegis(local_home, tmp_p
     assert all(view.plan.counts()["new"] == 1 for view in pending.values())
     approved = daemon.approve(pending["keepass"].entry.id).result(timeout=20)
     assert [a.label for a in approved.added] == ["GitHub — ann"]
+
+
+def test_a_wrong_source_key_file_is_reported_not_queued(local_home, tmp_path: Path) -> None:
+    key = tmp_path / "other.key"
+    key.write_bytes(bytes(64))
+    table = _source(tmp_path, "keepass", "*.kdbx", key_file=str(key))
+    home = local_home("laptop", extra=daemon_settings() + "\n" + table)
+    recorder = Recorder()
+    daemon = home.daemon(recorder)
+    drop(KDBX, home.sync, "Passwords.kdbx")
+    [error] = recorder.wait("error")
+    assert "password or key_file configured for [[watch.sources]] 'keepass'" in error.message
+    assert daemon.status().pending == ()
