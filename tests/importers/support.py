@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from construct import Container
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,6 +30,7 @@ from nacl.pwhash import argon2id as nacl_argon2id
 from pykeepass import create_database
 
 from daemon.core.accounts import Account, normalize_secret
+from daemon.importers.kdbx_header import AES_KDF
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "interop"
 MANIFEST = FIXTURES / "manifest.json"
@@ -303,14 +305,22 @@ def keepass_db(
     password: str | None = "pw",  # noqa: S107
     key_file: bytes | None = None,
     trash: tuple[str, ...] = (),
+    aes_rounds: int | None = None,
 ) -> bytes:
     """A KDBX 4 database written by pykeepass. Each entry: title, username, otp and any
-    other string fields; titles in ``trash`` are moved to the Recycle Bin."""
+    other string fields; titles in ``trash`` are moved to the Recycle Bin. Argon2d at 1 MiB ×
+    1 pass, or AES-KDF with ``aes_rounds``."""
     kp = create_database(
         io.BytesIO(), password=password, keyfile=io.BytesIO(key_file) if key_file else None
     )
     params = kp.kdbx.header.value.dynamic_header.kdf_parameters.data.dict
     params["I"].value, params["M"].value = 1, 1 << 20
+    if aes_rounds is not None:  # the VariantDictionary items as pykeepass builds them
+        for name in list(params):
+            del params[name]
+        params["$UUID"] = Container(type=0x42, key="$UUID", value=AES_KDF, next_byte=0x05)
+        params["R"] = Container(type=0x05, key="R", value=aes_rounds, next_byte=0x42)
+        params["S"] = Container(type=0x42, key="S", value=os.urandom(32), next_byte=0)
     for fields in entries:
         fields = dict(fields)
         entry = kp.add_entry(

@@ -377,6 +377,13 @@ def test_keepass_absurd_argon2_is_refused_before_running(
         KDBX.parse(kdbx_set_kdf(keepass_file, name, value), "pw")
 
 
+def test_keepass_4_with_aes_kdf() -> None:
+    data = keepass_db(KEEPASS_ENTRIES[:1], aes_rounds=70_000)  # KeePass's default cost
+    assert [a.label for a in KDBX.parse(data, "pw")] == ["GitHub — ann"]
+    with quickly(), pytest.raises(KdfOutOfBounds, match="AES-KDF rounds"):
+        KDBX.parse(kdbx_set_kdf(data, b"R", 10**12), "pw")
+
+
 @needs_fixtures
 def test_keepass_absurd_aes_kdf_rounds_are_refused_before_running() -> None:
     data = fixture("pykeepass-tests/test3.kdbx")  # KDBX 3.1: field 6, u16 size 8, u64 rounds
