@@ -50,6 +50,7 @@ class WatchSource:
     password_command: str = ""
     password_file: Path | None = None
     keyring: bool = False
+    key_file: Path | None = None  # KeePass: the database's key file, with or without a password
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,15 @@ _TABLES = {
     "vault": {"snapshots"},
     "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce"},
     "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources"},
-    "watch.sources": {"name", "pattern", "format", "password_command", "password_file", "keyring"},
+    "watch.sources": {
+        "name",
+        "pattern",
+        "format",
+        "password_command",
+        "password_file",
+        "keyring",
+        "key_file",
+    },
     "tray": {"clipboard_clear"},
 }
 
@@ -300,6 +309,7 @@ def _watch_sources(t: _Table, path: Path) -> tuple[WatchSource, ...]:
                 f" (auto, {', '.join(sorted(importers.FORMATS))})"
             )
         pfile = st.get("password_file", str, "")
+        kfile = st.get("key_file", str, "")
         sources.append(
             WatchSource(
                 name,
@@ -308,6 +318,7 @@ def _watch_sources(t: _Table, path: Path) -> tuple[WatchSource, ...]:
                 st.get("password_command", str, ""),
                 Path(pfile).expanduser() if pfile else None,
                 st.get("keyring", bool, False),
+                Path(kfile).expanduser() if kfile else None,
             )
         )
     if len({s.name for s in sources}) != len(sources):

@@ -35,6 +35,7 @@ from daemon.errors import (
     NotABackup,
     NotAFile,
     OtpsyncError,
+    PassphraseUnavailable,
     PasswordRequired,
     ReadFailed,
     TruncatedFile,
@@ -226,7 +227,8 @@ class Intake:
             return settle("damaged", str(exc.located(path)))
         except WrongPassphrase:
             why = (
-                f"the password configured for [[watch.sources]] {sender!r} does not open it"
+                f"the password{' or key_file' if source.key_file else ''} configured for"
+                f" [[watch.sources]] {sender!r} does not open it"
                 if source
                 else f"backup from {sender} was sealed with another passphrase; all your"
                 " devices must use the same one"
@@ -361,7 +363,10 @@ class Intake:
         ``queued``: a copy an earlier otpsync queued as it came (the person approves it)."""
         importer, password = self._source_importer(data, source)
         encrypted = password is not None or importer.encrypted(data)
-        has_password = source.password_command or source.password_file or source.keyring
+        key_file = self._source_key_file(source) if importer.read_keyed else None
+        has_password = (
+            source.password_command or source.password_file or source.keyring or source.key_file
+        )
         if not encrypted and has_password and not queued:
             # The app writes encrypted backups here; a plain one is someone else's doing (and
             # would bring codes nobody had to know a password for).
@@ -372,12 +377,13 @@ class Intake:
             )
         if password is None and encrypted:
             password = source_password(source)
-            if password is None:
+            if password is None and key_file is None:
                 raise PasswordRequired(
                     f"is an encrypted {importer.title}: set password_command or password_file"
+                    f"{' (or key_file)' if importer.read_keyed else ''}"
                     f" for [[watch.sources]] {source.name!r}"
                 )
-        result = importer.parse(data, password)
+        result = importer.parse(data, password, key_file)
         try:
             mtime = backup_format.format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC))
         except OSError:
@@ -399,6 +405,17 @@ class Intake:
             if password is None:
                 raise
             return importers.get(importers.detect(data, password)), password
+
+    def _source_key_file(self: Service, source: WatchSource) -> bytes | None:
+        """The KeePass key file a source names, read like its password_file would be."""
+        if source.key_file is None:
+            return None
+        try:
+            return self.read_key_file(source.key_file)
+        except (FileMissing, FileTooLarge) as exc:
+            raise PassphraseUnavailable(
+                f"key_file of [[watch.sources]] {source.name!r}: {exc.message}"
+            ) from None
 
     def _queue(
         self: Service,

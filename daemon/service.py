@@ -590,17 +590,22 @@ class Service(Intake):
         password: str | None = None,
         ask_password: Callable[[str], str] | None = None,
         include_deleted: bool = False,
+        key_file: bytes | None = None,
     ) -> ImportPreview:
         """Open ``source`` — our backup, or another app's export (``fmt``, detected from the
         content when "auto") — and plan its merge. Changes nothing.
 
         ``password`` opens another app's encrypted export, or a backup sealed with someone
         else's passphrase; ``ask_password(what)`` is called when one is needed and missing.
+        ``key_file`` (its bytes) opens a KeePass database, with or without a password: then
+        an empty answer to ``ask_password`` means "no password".
         """
         self.store  # noqa: B018 -- no vault, no import: say so before reading the file
         data = self._read_import_file(source)
         try:
             if fmt == "otpsync" or (fmt == "auto" and data.startswith(backup_format.MAGIC_BYTES)):
+                if key_file is not None:
+                    raise UsageError("--key-file is for KeePass databases, not otpsync backups")
                 header, incoming = self._open_backup(data, password)
                 if header.kdf.weak:
                     log.warning("%s", weak_writer_message(header.device))
@@ -609,14 +614,22 @@ class Service(Intake):
             else:
                 header, device_id = None, None
                 importer = self._importer_for(data, fmt, password)
+                if key_file is not None and importer.read_keyed is None:
+                    raise UsageError(f"--key-file is for KeePass databases, not a {importer.title}")
                 if password is None and importer.encrypted(data):
-                    if ask_password is None:
+                    if key_file is not None:
+                        if ask_password is not None:
+                            what = f"{importer.title} (empty if the key file alone opens it)"
+                            password = ask_password(what) or None
+                    elif ask_password is None:
+                        key = " and/or --key-file FILE" if importer.read_keyed else ""
                         raise PasswordRequired(
                             f"this is an encrypted {importer.title}: give --password-file FILE"
-                            " (or run in a terminal to be asked)"
+                            f"{key} (or run in a terminal to be asked)"
                         )
-                    password = ask_password(importer.title)
-                result = importer.parse(data, password)
+                    else:
+                        password = ask_password(importer.title)
+                result = importer.parse(data, password, key_file)
                 accounts, skipped = result.accounts, result.skipped
                 origin = f"{importer.title} export"
         except BackupError as exc:
@@ -647,6 +660,16 @@ class Service(Intake):
         """Merge a previewed import (snapshot first). Re-applies against the current vault."""
         _, after = self._change("import", lambda v: merge.apply(v, preview.plan))
         return after
+
+    @staticmethod
+    def read_key_file(path: Path) -> bytes:
+        """A KeePass key file's bytes (any file can be one), within the same size cap."""
+        try:
+            return Service._read_import_file(path)
+        except FileMissing as exc:
+            raise FileMissing(f"key file {exc.message}") from None
+        except FileTooLarge as exc:
+            raise FileTooLarge(f"key file {exc.message}") from None
 
     @staticmethod
     def _read_import_file(source: Path) -> bytes:

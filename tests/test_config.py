@@ -27,6 +27,13 @@ def test_defaults_and_home_expansion(tmp_path: Path) -> None:
     assert cfg.kdf.memory_kib == 128 * 1024
 
 
+def test_watch_source_key_file(tmp_path: Path) -> None:
+    text = GOOD + "[[watch.sources]]\nname = 'kp'\npattern = '*.kdbx'\nkey_file = '~/db.keyx'\n"
+    (source,) = config.load(write(tmp_path, text)).watch.sources
+    assert source.key_file == Path.home() / "db.keyx"
+    assert source.password_file is None
+
+
 def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
     """config.example.toml must parse, and name every key the loader knows."""
     example = Path(__file__).resolve().parents[1] / "config.example.toml"

@@ -106,6 +106,7 @@ def cmd_import(svc: Service, args: argparse.Namespace) -> int:
         password=read_password_file(args.password_file) if args.password_file else None,
         ask_password=ask_password if interactive() else None,
         include_deleted=args.include_deleted,
+        key_file=Service.read_key_file(Path(args.key_file).expanduser()) if args.key_file else None,
     )
     plan = preview.plan
     if not args.json:
@@ -203,6 +204,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--password-file",
         metavar="FILE",
         help="the export's password (or another person's otpsync passphrase)",
+    )
+    s.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="KeePass: the database's key file (with or without a password)",
     )
     s.add_argument("--yes", action="store_true", help="merge without asking")
     s.add_argument("--dry-run", action="store_true", help="only show what would change")

@@ -7,6 +7,7 @@ file or network I/O, nothing printed or logged.
     if needs_password(name, data): ...       # ask on a TTY
     result = FORMATS[name].parse(data, password)
     result.accounts, result.skipped          # the codes; the entries left out, with reasons
+    result = FORMATS["kdbx"].parse(data, password, key_file)   # KeePass: a key file's bytes
 
 **Entry-level tolerance, file-level strictness.** One entry otpsync cannot make (an mOTP or
 Yandex code, an unknown type, a value that is not a secret, digits it does not do) never
@@ -32,7 +33,9 @@ from daemon.importers import (
     battlenet,
     bitwarden,
     duo,
+    ente,
     freeotp,
+    kdbx,
     lastpass,
     proton,
     proton_pass,
@@ -63,7 +66,7 @@ _ORDER: tuple[Importer, ...] = (
     freeotp.PLUS_IMPORTER,
     proton.IMPORTER,
     lastpass.IMPORTER,
-    uris.ENTE,
+    ente.IMPORTER,
     stratum.IMPORTER,
     steam.IMPORTER,
     duo.IMPORTER,
@@ -71,6 +74,7 @@ _ORDER: tuple[Importer, ...] = (
     battlenet.IMPORTER,
     totp_authenticator.IMPORTER,
     freeotp.IMPORTER,
+    kdbx.IMPORTER,
     sqlite_apps.GOOGLE_DB_IMPORTER,
     sqlite_apps.MICROSOFT_IMPORTER,
     authenticator_plus.IMPORTER,
@@ -86,9 +90,12 @@ FORMATS: dict[str, Importer] = {importer.name: importer for importer in _ORDER}
 # tell them apart, and need not.
 ALIASES: dict[str, str] = {
     "ente-auth": "ente",
+    "ente-encrypted": "ente",
     "authenticator-pro": "stratum",
     "freeotp2": "freeotp",
     "google": "google-authenticator",
+    "keepass": "kdbx",
+    "keepassxc": "kdbx",
 }
 
 
@@ -133,7 +140,9 @@ def needs_password(name: str, data: bytes) -> bool:
     return get(name).encrypted(data)
 
 
-def parse(data: bytes, name: str = "auto", password: str | None = None) -> ImportResult:
+def parse(
+    data: bytes, name: str = "auto", password: str | None = None, key_file: bytes | None = None
+) -> ImportResult:
     """Detect (when ``name`` is "auto") and parse in one call."""
     importer = get(detect(data, password) if name == "auto" else name)
-    return importer.parse(data, password)
+    return importer.parse(data, password, key_file)

@@ -173,7 +173,8 @@ class Importer:
 
     ``read`` does the work and returns accounts and ``Skipped`` entries (through ``each``);
     ``parse`` wraps it with the size cap, the entry cap and the guarantee that only our
-    errors come out, each prefixed with ``title``, and sorts the two apart.
+    errors come out, each prefixed with ``title``, and sorts the two apart. A format that can
+    be opened with a key file (KeePass) also has ``read_keyed``, which takes its bytes.
     """
 
     name: str
@@ -183,6 +184,7 @@ class Importer:
     read: Callable[[bytes, str | None], list[Account | Skipped]]
     is_encrypted: Callable[[bytes], bool] = _never
     needs: str = ""  # what an encrypted file of this format needs ("its backup password")
+    read_keyed: Callable[[bytes, str | None, bytes | None], list[Account | Skipped]] | None = None
 
     def encrypted(self, data: bytes) -> bool:
         """Whether parsing ``data`` needs a password (so the CLI knows to ask)."""
@@ -191,15 +193,22 @@ class Importer:
         except (*STRUCTURAL_ERRORS, BackupError):
             return False  # unreadable: parse() will say why, located
 
-    def parse(self, data: bytes, password: str | None = None) -> ImportResult:
+    def parse(
+        self, data: bytes, password: str | None = None, key_file: bytes | None = None
+    ) -> ImportResult:
         """The file's accounts and skipped entries. File-level strictness: a file that is
         unreadable as a whole fails; so does one where no entry imports and some entry is
         malformed (the file is not really this format). Entries that are well formed but
         cannot be made (mOTP, Yandex, a value that is no secret) are skipped even when they
         are all there is: the file is fine, and the preview says what is left out."""
         check_size(len(data))
+        if key_file is not None and self.read_keyed is None:
+            raise ImportFailed(f"{self.title}: a key file opens only KeePass databases")
         try:
-            results = self.read(data, password)
+            if self.read_keyed is not None:
+                results = self.read_keyed(data, password, key_file)
+            else:
+                results = self.read(data, password)
             check_count(len(results))
         except FileTooLarge:
             raise

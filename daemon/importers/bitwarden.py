@@ -2,8 +2,9 @@
 
 A ``totp`` value is an otpauth URI, a ``steam://`` URI or a bare base32 secret; the item's
 name and username fill in what the value lacks. Logins without one are passwords, not codes,
-and are skipped. Encrypted exports are refused with a reason: "account restricted" ones need
-the Bitwarden account key, and we have no real password-protected file to test against.
+and are skipped. A password-protected export is decrypted (bitwarden_protected) to the plain
+JSON inside; an "account restricted" one needs the Bitwarden account key, and is refused with
+how to export instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from daemon.core.accounts import Account
 from daemon.errors import ImportFailed, UnsupportedImport
+from daemon.importers import bitwarden_protected
 from daemon.importers._common import (
     MAX_ENTRIES,
     Fields,
@@ -25,6 +27,7 @@ from daemon.importers._common import (
     has_json_keys,
     is_json_object,
     load_json,
+    require_password,
     starts_with,
 )
 from daemon.importers.uris import parse_embedded
@@ -52,19 +55,25 @@ def sniff(data: bytes) -> bool:
     )
 
 
+def is_encrypted(data: bytes) -> bool:
+    root = load_json(data)
+    return isinstance(root, dict) and bitwarden_protected.is_protected(Fields(root, "the export"))
+
+
 def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     if starts_with(data, b"{"):
-        return _read_json(data)
+        return _read_json(data, password)
     return _read_csv(data)
 
 
-def _read_json(data: bytes) -> list[Account | Skipped]:
+def _read_json(data: bytes, password: str | None) -> list[Account | Skipped]:
     root = Fields.of(load_json(data), "the export")
     if root.flag("encrypted", False):
-        raise UnsupportedImport(
-            "encrypted Bitwarden exports are not supported; export as .json (unencrypted), "
-            "import it, then delete that file"
-        )
+        if bitwarden_protected.is_protected(root):
+            plain = bitwarden_protected.decrypt(root, require_password(password))
+            root = Fields.of(load_json(plain, "the decrypted export"), "the decrypted export")
+        if root.flag("encrypted", False):  # account restricted (or sealed twice)
+            raise UnsupportedImport(bitwarden_protected.ACCOUNT_RESTRICTED)
     return each(root.items("items"), _item, "item")
 
 
@@ -103,7 +112,9 @@ def _read_csv(data: bytes) -> list[Account | Skipped]:
 IMPORTER = Importer(
     name="bitwarden",
     title="Bitwarden export",
-    description="Bitwarden export, unencrypted .json or .csv (logins with a TOTP)",
+    description="Bitwarden export: .json (plain or password-protected) or .csv (logins with a"
+    " TOTP)",
     sniff=sniff,
     read=read,
+    is_encrypted=is_encrypted,
 )

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from daemon.core.accounts import Account
 from daemon.core.otpauth import parse_uri
-from daemon.errors import ImportFailed, InvalidAccount, UnsupportedImport
+from daemon.errors import ImportFailed, InvalidAccount
 from daemon.importers import migration
 from daemon.importers._common import (
     EntrySkipped,
@@ -25,7 +25,6 @@ from daemon.importers._common import (
     decode_text,
     each,
     entry_label,
-    is_json_object,
     make_account,
     skip_reason,
 )
@@ -165,22 +164,6 @@ def sniff_migration(data: bytes) -> bool:
     return _kinds(data) == {"migration"}
 
 
-# Ente Auth: the plain export is an otpauth list; the encrypted one needs libsodium.
-
-
-def sniff_ente_encrypted(data: bytes) -> bool:
-    return is_json_object(data, "kdfParams", "encryptedData")
-
-
-def read_ente(data: bytes, password: str | None) -> list[Account]:
-    if sniff_ente_encrypted(data):
-        raise UnsupportedImport(
-            "Ente Auth's encrypted export uses libsodium's XChaCha20 secretstream, which "
-            "otpsync does not ship; export from Ente Auth as plain text instead"
-        )
-    return read_lines(data)
-
-
 OTPAUTH_LIST = Importer(
     name="otpauth",
     title="otpauth URI list",
@@ -194,11 +177,4 @@ GOOGLE_AUTHENTICATOR = Importer(
     description="Google Authenticator otpauth-migration:// lines (text of its export QR codes)",
     sniff=sniff_migration,
     read=read_lines,
-)
-ENTE = Importer(
-    name="ente",
-    title="Ente Auth export",
-    description="Ente Auth export (plain text; the encrypted one is not supported)",
-    sniff=sniff_ente_encrypted,
-    read=read_ente,  # no is_encrypted: prompting for a password we cannot use helps no one
 )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import fnmatch
 import hashlib
+import hmac
+import io
 import json
 import os
 import struct
@@ -15,12 +17,21 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from construct import Container
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from nacl import bindings as nacl_bindings
+from nacl.pwhash import argon2id as nacl_argon2id
+from pykeepass import create_database
 
 from daemon.core.accounts import Account, normalize_secret
+from daemon.importers.kdbx_header import AES_KDF
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "interop"
 MANIFEST = FIXTURES / "manifest.json"
@@ -35,6 +46,7 @@ NOT_EXPORTS = (
     "extract-otp-secrets-tests/test_export_wrong_prefix.txt",
     "extract-otp-secrets-tests/test_export_wrong_content.txt",
     "extract-otp-secrets-tests/only_comments.txt",
+    "pykeepass-tests/*.key",  # KeePass key files: they open a database, hold no codes
 )
 
 
@@ -78,7 +90,11 @@ def expected(
     period: int = 30,
     counter: int = 0,
 ) -> dict[str, Any]:
-    """An expected entry in the same shape as ``entry``."""
+    """An expected entry in the same shape as ``entry``.
+
+    The secret is compared in canonical form: some apps write base32 of an impossible length
+    ("AAAAAAAAA", 9 characters) and make codes from its whole bytes, dropping the leftover
+    bits, as otpsync does (normalize_secret); codes are then the same (test_ente_codes)."""
     out: dict[str, Any] = {
         "type": type,
         "issuer": issuer,
@@ -303,3 +319,118 @@ def zipcrypto_zip(name: str, content: bytes, password: str, *, descriptor: bool 
     ) + raw_name  # fmt: skip
     end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local), 0)
     return local + central + end
+
+
+# --- Bitwarden password-protected exports (cheap KDF, for round trips and bounds) -------------
+
+
+def bitwarden_enc_string(plain: bytes, enc_key: bytes, mac_key: bytes) -> str:
+    """A type-2 EncString: AES-256-CBC with PKCS#7, HMAC-SHA256 over iv‖ct."""
+    iv = os.urandom(16)
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).encryptor()
+    ct = encryptor.update(padded) + encryptor.finalize()
+    mac = hmac.digest(mac_key, iv + ct, "sha256")
+    return "2." + "|".join(base64.b64encode(p).decode() for p in (iv, ct, mac))
+
+
+def bitwarden_protected_export(
+    export: dict[str, Any], password: str, *, argon2: bool = False, iterations: int = 5000
+) -> bytes:
+    """A password-protected Bitwarden export of ``export``, written as Bitwarden's clients do
+    (PBKDF2-SHA256, or Argon2id over SHA-256(salt) at 16 MiB)."""
+    salt = base64.b64encode(os.urandom(16)).decode()
+    envelope: dict[str, Any] = {"encrypted": True, "passwordProtected": True, "salt": salt}
+    if argon2:
+        envelope |= {"kdfType": 1, "kdfIterations": 1, "kdfMemory": 16, "kdfParallelism": 2}
+        key = Argon2id(
+            salt=hashlib.sha256(salt.encode()).digest(), length=32, iterations=1, lanes=2,
+            memory_cost=16 * 1024,
+        ).derive(password.encode())  # fmt: skip
+    else:
+        envelope |= {"kdfType": 0, "kdfIterations": iterations}
+        key = PBKDF2HMAC(SHA256(), 32, salt.encode(), iterations).derive(password.encode())
+    enc, mac = (HKDFExpand(SHA256(), 32, info).derive(key) for info in (b"enc", b"mac"))
+    envelope["encKeyValidation_DO_NOT_EDIT"] = bitwarden_enc_string(
+        b"df5d795f-ba0e-545a-625b-17e6cd33e0bd", enc, mac
+    )
+    envelope["data"] = bitwarden_enc_string(json.dumps(export).encode(), enc, mac)
+    return json.dumps(envelope, indent=2).encode()
+
+
+# --- Ente Auth encrypted exports (libsodium, cheap KDF) ----------------------------------------
+
+
+def ente_encrypted(
+    text: str, password: str, *, memlimit: int = 8192, opslimit: int = 1, final: bool = True
+) -> bytes:
+    """An Ente Auth encrypted export of ``text``, as Ente writes it (one secretstream message)."""
+    salt = os.urandom(16)
+    key = nacl_argon2id.kdf(32, password.encode(), salt, opslimit=opslimit, memlimit=memlimit)
+    state = nacl_bindings.crypto_secretstream_xchacha20poly1305_state()
+    header = nacl_bindings.crypto_secretstream_xchacha20poly1305_init_push(state, key)
+    tag = (
+        nacl_bindings.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+        if final
+        else nacl_bindings.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+    )
+    message = nacl_bindings.crypto_secretstream_xchacha20poly1305_push(
+        state, text.encode(), None, tag
+    )
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    export = {
+        "version": 1,
+        "kdfParams": {"memLimit": memlimit, "opsLimit": opslimit, "salt": b64(salt)},
+        "encryptedData": b64(message),
+        "encryptionNonce": b64(header),
+    }
+    return json.dumps(export).encode()
+
+
+# --- KeePass databases (KDBX 4, Argon2 cut to 1 MiB × 1 pass) ---------------------------------
+
+
+def keepass_db(
+    entries: list[dict[str, Any]],
+    *,
+    password: str | None = "pw",  # noqa: S107
+    key_file: bytes | None = None,
+    trash: tuple[str, ...] = (),
+    aes_rounds: int | None = None,
+) -> bytes:
+    """A KDBX 4 database written by pykeepass. Each entry: title, username, otp and any
+    other string fields; titles in ``trash`` are moved to the Recycle Bin. Argon2d at 1 MiB ×
+    1 pass, or AES-KDF with ``aes_rounds``."""
+    kp = create_database(
+        io.BytesIO(), password=password, keyfile=io.BytesIO(key_file) if key_file else None
+    )
+    params = kp.kdbx.header.value.dynamic_header.kdf_parameters.data.dict
+    params["I"].value, params["M"].value = 1, 1 << 20
+    if aes_rounds is not None:  # the VariantDictionary items as pykeepass builds them
+        for name in list(params):
+            del params[name]
+        params["$UUID"] = Container(type=0x42, key="$UUID", value=AES_KDF, next_byte=0x05)
+        params["R"] = Container(type=0x05, key="R", value=aes_rounds, next_byte=0x42)
+        params["S"] = Container(type=0x42, key="S", value=os.urandom(32), next_byte=0)
+    for fields in entries:
+        fields = dict(fields)
+        entry = kp.add_entry(
+            kp.root_group, fields.pop("title"), fields.pop("username", ""), "password",
+            otp=fields.pop("otp", None),
+        )  # fmt: skip
+        for key, value in fields.items():
+            entry.set_custom_property(key, value)
+        if entry.title in trash:
+            kp.trash_entry(entry)
+    out = io.BytesIO()
+    kp.save(out)
+    return out.getvalue()
+
+
+def kdbx_set_kdf(data: bytes, name: bytes, value: int) -> bytes:
+    """Overwrite one number in a KDBX 4 header's KDF dictionary (UInt64, or UInt32 for P)."""
+    size = 4 if name == b"P" else 8
+    marker = bytes([0x04 if size == 4 else 0x05]) + b"\x01\x00\x00\x00" + name
+    at = data.index(marker + size.to_bytes(4, "little")) + len(marker) + 4
+    return data[:at] + value.to_bytes(size, "little") + data[at + size :]
