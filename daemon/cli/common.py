@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from daemon.core.merge import Change
+from daemon.core.text import printable
 from daemon.errors import FileMissing, UsageError
 
 log = logging.getLogger("otpsync")
@@ -58,8 +59,8 @@ def table(rows: list[list[str]]) -> None:
 
 def describe(change: Change) -> str:
     mark = {"new": "+", "updated": "~", "skipped": "-", "present": "="}[change.kind]
-    why = f" ({change.reason})" if change.reason else ""
-    return f"  {mark} {change.incoming.label}{why}"
+    why = f" ({printable(change.reason)})" if change.reason else ""
+    return f"  {mark} {printable(change.incoming.label)}{why}"
 
 
 def read_password_file(path: str) -> str:
