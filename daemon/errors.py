@@ -137,3 +137,7 @@ class PasswordRequired(BackupError):
 
 class AlreadyRunning(OtpsyncError):
     """Another ``otpsync run`` holds this home's daemon lock."""
+
+
+class ScreenUnavailable(OtpsyncError):
+    """The screen cannot be captured here (no display, Wayland without a way to ask)."""

@@ -24,6 +24,7 @@ from daemon.importers import (
     duo,
     freeotp,
     proton,
+    qr_image,
     sqlite_apps,
     steam,
     stratum,
@@ -40,6 +41,7 @@ __all__ = ["ALIASES", "FORMATS", "Importer", "detect", "get", "needs_password", 
 # and andOTP last of all, because its encrypted files have no header ("binary nothing else
 # claims").
 _ORDER: tuple[Importer, ...] = (
+    qr_image.IMPORTER,  # magic bytes: PNG, JPEG, GIF, BMP
     aegis.IMPORTER,
     twofas.IMPORTER,
     bitwarden.IMPORTER,
