@@ -99,7 +99,7 @@ def cmd_add(svc: Service, args: argparse.Namespace) -> int:
             account.secret_bits,
             RECOMMENDED_SECRET_BITS,
         )
-    print(f"Added {account.label} ({account.type}, id {account.id[:8]}).")
+    print(f"Added {printable(account.label)} ({account.type}, id {account.id[:8]}).")
     return 0
 
 
@@ -126,7 +126,10 @@ def cmd_list(svc: Service, args: argparse.Namespace) -> int:
         return 0
     table(
         [["ID", "TYPE", "ISSUER", "ACCOUNT"]]
-        + [[a.id[:8], a.type, a.issuer or "-", a.account or "-"] for a in accounts]
+        + [
+            [a.id[:8], a.type, printable(a.issuer) or "-", printable(a.account) or "-"]
+            for a in accounts
+        ]
     )
     return 0
 
@@ -161,7 +164,11 @@ def cmd_code(svc: Service, args: argparse.Namespace) -> int:
         return 0
     table(
         [
-            [c.code, a.label, f"{c.remaining} s" if c.remaining is not None else f"#{a.counter}"]
+            [
+                c.code,
+                printable(a.label),
+                f"{c.remaining} s" if c.remaining is not None else f"#{a.counter}",
+            ]
             for a, c in shown
         ]
     )
@@ -170,7 +177,7 @@ def cmd_code(svc: Service, args: argparse.Namespace) -> int:
 
 def cmd_remove(svc: Service, args: argparse.Namespace) -> int:
     removed = svc.remove(args.id)
-    print(f"Removed {removed.label}. `otpsync undo` brings it back.")
+    print(f"Removed {printable(removed.label)}. `otpsync undo` brings it back.")
     return 0
 
 
