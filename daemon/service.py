@@ -32,6 +32,7 @@ from daemon.errors import (
     NoSuchAccount,
     NotABackup,
     NoVault,
+    PassphraseUnavailable,
     PasswordRequired,
     UnknownFormat,
     UsageError,
@@ -45,7 +46,7 @@ from daemon.importers import migration, qr_image
 from daemon.importers.uris import OTPAUTH
 from daemon.inbox import Inbox
 from daemon.intake import Approved, Intake, Outcome, PendingView
-from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
+from daemon.passphrase import ENV_VAR, PassphraseSources, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles
 from daemon.vault_store import Snapshot, VaultStore
@@ -95,6 +96,7 @@ class Service(Intake):
         self._interactive = interactive
         self._config: Config | None = None
         self._keys: MasterKeys | None = None
+        self._passphrase: str | None = None
         self._store: VaultStore | None = None
         self.state = StateFiles(paths.state_dir)
         self.inbox = Inbox(paths.state_dir)
@@ -129,7 +131,7 @@ class Service(Intake):
             if self._keys is None:
                 passphrase, source = get_passphrase(self._sources(cfg))
                 log.debug("passphrase from %s", source)
-                self._keys = MasterKeys(passphrase)
+                self.use_passphrase(passphrase)
             self._store = VaultStore(self.paths, self._keys, cfg.kdf, cfg.snapshots)
         return self._store
 
@@ -145,6 +147,30 @@ class Service(Intake):
                 store.snapshot(reason)
                 store.save(after, device=self.config.device)
         return before, after
+
+    def use_passphrase(self, passphrase: str) -> None:
+        """Use this passphrase instead of asking the sources (one the tray piped to a child)."""
+        self._passphrase = passphrase
+        self._keys = MasterKeys(passphrase)
+
+    def child_command(self, *args: str) -> tuple[list[str], dict[str, str]]:
+        """argv and environment that run ``otpsync ARGS`` on this home in a child process.
+        Neither holds the passphrase: give it on the child's stdin (``--passphrase-stdin``)."""
+        import os
+        import sys
+
+        argv = [sys.executable, "-m", "daemon.cli"]
+        if self.paths.data_dir == self.paths.config_dir / "data":  # --home or OTPSYNC_HOME
+            argv += ["--home", str(self.paths.config_dir)]
+        env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
+        return [*argv, *args], env
+
+    def passphrase_for_child(self) -> str:
+        """The passphrase the vault opened with, to write into a child's stdin pipe."""
+        self.store  # noqa: B018 -- opens the vault, asking the sources if need be
+        if self._passphrase is None:
+            raise PassphraseUnavailable("the vault is not open")
+        return self._passphrase
 
     # --- setting up ---------------------------------------------------------------------------
 
@@ -192,7 +218,7 @@ class Service(Intake):
         if not folder.is_dir():
             ensure_private_dir(folder)
         self._config = cfg
-        self._keys = MasterKeys(passphrase)
+        self.use_passphrase(passphrase)
         store = VaultStore(self.paths, self._keys, cfg.kdf, cfg.snapshots)
         vault = VaultData(device_id=str(uuid.uuid4()), device=device, created=utcnow())
         store.create(vault, device=device)
@@ -247,6 +273,18 @@ class Service(Intake):
         if len(found) > 1:
             raise NoSuchAccount(f"id {query!r} is ambiguous: {len(found)} codes start with it")
         return found[0]
+
+    def vault_stamp(self) -> tuple[int, int] | None:
+        """(mtime_ns, size) of the vault file: a stat, so a window can notice changes cheaply."""
+        try:
+            st = self.paths.vault_file.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    @staticmethod
+    def code_of(account: Account, now: float | None = None) -> Code:
+        return code_at(account, time.time() if now is None else now)
 
     def codes(
         self, query: str | None = None, now: float | None = None
