@@ -44,8 +44,9 @@ def capture() -> list[Image]:
     import mss.exception
     from PIL import Image as PILImage
 
+    grabber_class = getattr(mss, "MSS", None) or mss.mss  # mss.MSS since 10.2
     try:
-        with mss.mss() as grabber:
+        with grabber_class() as grabber:
             monitors = grabber.monitors[1:] or grabber.monitors[:1]
             shots = [grabber.grab(m) for m in monitors]
     except mss.exception.ScreenShotError as exc:
