@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from daemon.errors import OtpsyncError, UsageError
+from daemon.errors import NoVault, OtpsyncError, UsageError
 from daemon.service import Service
 
 TK_HINT = (
@@ -24,6 +24,8 @@ def _passphrase_from_stdin() -> str:
 
 
 def cmd_codes(svc: Service, args: argparse.Namespace) -> int:
+    if not svc.paths.vault_file.exists():  # say it here, not in a window that cannot help
+        raise NoVault(f"no vault at {svc.paths.vault_file}; run `otpsync init` first")
     if args.passphrase_stdin:
         svc.use_passphrase(_passphrase_from_stdin())
     try:
