@@ -533,7 +533,7 @@ class Service(Intake):
         self.store  # noqa: B018 -- no vault: say so before reading the file
         data = self._read_import_file(source)
         try:
-            found = qr_image.codes(qr_image.scan_bytes(data), "the picture")
+            found = qr_image.codes(qr_image.scan_bytes(data), "in the picture")
         except BackupError as exc:
             raise exc.located(source) from None
         return self._preview_added(source, "QR codes in a picture", found)
@@ -547,7 +547,7 @@ class Service(Intake):
         found = qr_image.QrScan()
         for picture in screen.capture():
             found += qr_image.scan(picture)
-        codes = qr_image.codes(found, "the screen")
+        codes = qr_image.codes(found, "on the screen")
         return self._preview_added(Path("screen"), "QR codes on the screen", codes)
 
     def preview_uri(self, text: str) -> ImportPreview:
@@ -557,7 +557,7 @@ class Service(Intake):
         links = tuple(t.strip() for t in text.splitlines() if t.strip().lower().startswith(schemes))
         if not links:
             raise ImportFailed("the clipboard holds no otpauth:// or otpauth-migration:// link")
-        codes = qr_image.codes(qr_image.QrScan(links), "the clipboard", item="link")
+        codes = qr_image.codes(qr_image.QrScan(links), "in the clipboard", item="link")
         return self._preview_added(Path("clipboard"), "pasted link", codes)
 
     def _preview_added(self, source: Path, origin: str, found: qr_image.QrCodes) -> ImportPreview:

@@ -4,12 +4,16 @@ screen, through the installed command on real homes and real picture files."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, Home
+from tests.conftest import FIXTURES, Home, base_env, otpsync_argv
 from tests.qr_support import GITHUB, GITLAB, damaged, encoded, google_export, qr_picture, sheet
 
 MakeHome = Callable[..., Home]
@@ -75,6 +79,52 @@ def test_without_a_terminal_or_yes_nothing_is_added(laptop: Home, tmp_path: Path
         " run again with --yes\n"
     )
     assert laptop.digest() == before
+
+
+def in_terminal(home: Home, *args: str, answer: str) -> tuple[int, str]:
+    """``otpsync ARGS`` on a pseudo-terminal (so it asks), answering its question."""
+    env = base_env(OTPSYNC_HOME=str(home.path), OTPSYNC_PASSPHRASE=home.passphrase)
+    argv = [*otpsync_argv(), *args]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes otpsync
+        os.execvpe(argv[0], argv, env)  # noqa: S606 (an argument list, no shell)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal: it has exited
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"[y/N]" in seen:
+                os.write(fd, answer.encode() + b"\n")
+                answered = True
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace").replace("\r", "")
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_in_a_terminal_it_asks_before_adding(laptop: Home, tmp_path: Path, answer: str) -> None:
+    code = picture(tmp_path, "github.png", encoded(qr_picture(GITHUB)))
+    before = laptop.digest()
+    status, output = in_terminal(laptop, "add", "--qr", str(code), answer=answer)
+    assert status == 0, output
+    assert "  + GitHub — alice" in output
+    assert "Add 1 new code? [y/N]" in output
+    if answer == "y":
+        assert "Added 1 code." in output
+        assert listed(laptop) == ["GitHub — alice"]
+    else:
+        assert "Nothing added." in output
+        assert laptop.digest() == before
 
 
 def test_import_reads_a_picture_too(laptop: Home, tmp_path: Path) -> None:

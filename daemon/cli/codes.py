@@ -56,13 +56,13 @@ def _add_found(svc: Service, args: argparse.Namespace) -> int:
         raise UsageError(f"--qr and --scan-screen take no other code: drop {given or '--qr'}")
     if args.qr:
         preview = svc.preview_qr(Path(args.qr).expanduser())
-        where = printable(args.qr)
+        where = f"in {printable(args.qr)}"
     else:
         preview = svc.preview_screen()
-        where = "the screen"
+        where = "on the screen"
     plan = preview.plan
     new = plan.of("new")
-    print(f"Found {count(plan.total, 'code')} in {where}: {len(new)} new,"
+    print(f"Found {count(plan.total, 'code')} {where}: {len(new)} new,"
           f" {plan.total - len(new)} already here")  # fmt: skip
     for change in plan.changes:
         print(describe(change))

@@ -160,7 +160,7 @@ def scan_bytes(data: bytes) -> QrScan:
 
 
 def codes(found: QrScan, where: str, item: str = "QR code") -> QrCodes:
-    """The accounts in the QR texts of ``where`` ("the picture", "the screen"). Raises
+    """The accounts in the QR texts found ``where`` ("in the picture", "on the screen"). Raises
     ImportFailed, saying why, when not one QR code holds a 2FA code. ``item`` names each
     text in errors ("QR code 2: the secret is not base32")."""
     accounts: list[Account] = []
@@ -180,18 +180,16 @@ def codes(found: QrScan, where: str, item: str = "QR code") -> QrCodes:
     if ignored:
         what = "the QR code" if ignored == 1 else f"all {ignored} QR codes"
         raise ImportFailed(
-            f"{what} in {where} {'holds' if ignored == 1 else 'hold'} something else, not a"
+            f"{what} {where} {'holds' if ignored == 1 else 'hold'} something else, not a"
             " 2FA code (no otpauth:// or otpauth-migration:// link)"
         )
     if found.unreadable:  # zxing may report one damaged code twice: no count
-        raise ImportFailed(
-            f"cannot read the QR code in {where} (damaged, blurred or partly covered?)"
-        )
-    raise ImportFailed(f"no QR code found in {where}")
+        raise ImportFailed(f"cannot read the QR code {where} (damaged, blurred or partly covered?)")
+    raise ImportFailed(f"no QR code found {where}")
 
 
 def read(data: bytes, password: str | None = None) -> list[Account]:
-    return list(codes(scan_bytes(data), "the picture").accounts)
+    return list(codes(scan_bytes(data), "in the picture").accounts)
 
 
 IMPORTER = Importer(

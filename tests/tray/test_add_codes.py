@@ -269,7 +269,7 @@ def test_scan_screen_from_the_command_line_adds_the_code_shown(
     done = home.run("add", "--scan-screen", "--yes", env={"DISPLAY": server.display})
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "Found 1 code in the screen: 1 new, 0 already here",
+        "Found 1 code on the screen: 1 new, 0 already here",
         "  + GitHub — alice",
         "Added 1 code. `otpsync undo` reverts it.",
     ]
@@ -284,7 +284,7 @@ def test_scan_screen_without_a_qr_code_adds_nothing(
     before = home.digest()
     done = home.run("add", "--scan-screen", "--yes", env={"DISPLAY": server.display})
     assert done.returncode == 1
-    assert done.stderr == "otpsync: error: no QR code found in the screen\n"
+    assert done.stderr == "otpsync: error: no QR code found on the screen\n"
     assert home.digest() == before
 
 

@@ -344,6 +344,18 @@ def test_otpsync_codes_types_enter_and_the_code_is_on_the_clipboard_after_it_clo
     wait_for(lambda: paste(server) == "", 15, "the clipboard to be cleared")
 
 
+def test_otpsync_codes_without_a_vault_says_so_on_the_command_line(
+    make_home: Callable[..., Home], display: XServer
+) -> None:
+    fresh = make_home("new", init=False)
+    done = fresh.run("codes", env={"DISPLAY": display.display})
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"otpsync: error: no vault at {fresh.path / 'data' / 'vault.4otp.txt'};"
+        " run `otpsync init` first\n"
+    )
+
+
 def test_otpsync_codes_without_a_display_says_so(home: Home) -> None:
     done = home.run("codes", env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert done.returncode == 1
