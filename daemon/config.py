@@ -72,6 +72,7 @@ class Config:
     export: ExportSettings = field(default_factory=ExportSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     clipboard_clear: float = 30.0
+    hotkey: str = ""  # "<ctrl>+<alt>+o": opens the codes window (X11; see tray/hotkey.py)
 
 
 _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -82,7 +83,7 @@ _TABLES = {
     "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce"},
     "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources"},
     "watch.sources": {"name", "pattern", "format", "password_command", "password_file", "keyring"},
-    "tray": {"clipboard_clear"},
+    "tray": {"clipboard_clear", "hotkey"},
 }
 
 
@@ -209,7 +210,22 @@ def parse(text: str, path: Path) -> Config:
         export=export,
         watch=watch,
         clipboard_clear=top.table("tray").duration("clipboard_clear", 30.0, 1, 3600),
+        hotkey=_hotkey(top.table("tray").get("hotkey", str, ""), path),
     )
+
+
+HOTKEY_RE = re.compile(r"(<(ctrl|alt|shift|super)>\+)*[A-Za-z0-9_]+")
+
+
+def _hotkey(text: str, path: Path) -> str:
+    """Checked here so a typo is an error at start, not a shortcut that silently never works."""
+    text = text.strip()
+    if text and not HOTKEY_RE.fullmatch(text):
+        raise ConfigError(
+            f"{path}: [tray] hotkey {text!r}: write it as <ctrl>+<alt>+o (modifiers <ctrl>,"
+            " <alt>, <shift>, <super>, then one key: a letter, a digit, F1…F12, space…)"
+        )
+    return text
 
 
 def _export_settings(t: _Table, path: Path) -> ExportSettings:

@@ -26,6 +26,7 @@ from daemon.runner import Daemon, Event
 from daemon.service import ImportPreview, Service
 from tray.clipboard import Clipboard
 from tray.file_chooser import choose_image
+from tray.hotkey import Hotkey, HotkeyUnavailable, X11Hotkey
 from tray.icon import IconState, render
 from tray.menu import build_menu, undo_label
 
@@ -329,4 +330,22 @@ def run_tray(
         if on_ready is not None:
             on_ready(app)
 
-    app.run(on_ready=ready)
+    hotkey = _start_hotkey(app, daemon.cfg.hotkey)
+    try:
+        app.run(on_ready=ready)
+    finally:
+        if hotkey is not None:
+            hotkey.stop()
+
+
+def _start_hotkey(app: TrayApp, spec: str) -> X11Hotkey | None:
+    """``[tray] hotkey``, if set and possible here; otherwise why not, in the log."""
+    if not spec:
+        return None
+    try:
+        hotkey = X11Hotkey(Hotkey.parse(spec), app.show_codes)
+        hotkey.start()
+    except HotkeyUnavailable as exc:
+        log.warning("%s", exc)
+        return None
+    return hotkey
