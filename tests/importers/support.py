@@ -31,6 +31,7 @@ NOT_EXPORTS = (
     "extract-otp-secrets-tests/test_export_wrong_prefix.txt",
     "extract-otp-secrets-tests/test_export_wrong_content.txt",
     "extract-otp-secrets-tests/only_comments.txt",
+    "extract-otp-secrets-tests/text_masquerading_as_image.jpeg",  # text, not a picture
 )
 
 

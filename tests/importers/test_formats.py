@@ -37,6 +37,7 @@ PURE_IMPORTS = {
     "__future__", "base64", "binascii", "collections", "contextlib", "csv", "dataclasses",
     "hashlib", "io", "json", "re", "sqlite3", "struct", "typing", "urllib", "xml", "zipfile",
     "zlib", "cryptography", "daemon",
+    "PIL", "zxingcpp", "warnings",  # qr_image: pictures decoded in memory, QR codes read
 }  # fmt: skip
 
 
