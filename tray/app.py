@@ -158,6 +158,7 @@ class TrayApp:
             child = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 env=env, text=True, start_new_session=True,
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console
             )  # fmt: skip
         except OSError as exc:
             self.notify(f"cannot open the codes window: {exc.strerror}")

@@ -16,6 +16,10 @@ TK_HINT = (
 
 
 def _passphrase_from_stdin() -> str:
+    if sys.stdin.isatty():  # a person at a terminal: do not echo it
+        import getpass
+
+        return getpass.getpass("Passphrase: ")
     line = sys.stdin.readline()
     passphrase = line[:-2] if line.endswith("\r\n") else line.removesuffix("\n")
     if not passphrase:
