@@ -179,6 +179,7 @@ def test_rows_show_issuer_account_code_and_seconds_left(window: Callable[..., Wi
     }  # fmt: skip
     assert rows[4][2:] == ("next", "")  # HOTP: no code until asked for
     assert w.win.status.cget("text") == "↑↓ choose · Enter copies · Esc closes"
+    assert w.win.root.focus_get() is w.win.entry  # typing goes to the search field
 
 
 def test_typing_filters_as_you_type(window: Callable[..., Window]) -> None:
@@ -300,6 +301,12 @@ def window_id(server: XServer, proc: subprocess.Popen[str]) -> str:
     return wait_for(found, 15, "the codes window")  # type: ignore[no-any-return]
 
 
+def focused(server: XServer) -> str:
+    """The top-level window with the keyboard focus (xdotool's own lookup)."""
+    return subprocess.run(["xdotool", "getwindowfocus"], env=server.env(), capture_output=True,
+                          text=True, timeout=10, check=False).stdout.strip()  # fmt: skip
+
+
 @pytest.mark.parametrize("passphrase", ["stdin", "environment"])
 def test_otpsync_codes_types_enter_and_the_code_is_on_the_clipboard_after_it_closed(
     server: XServer, clone_home: Callable[..., Home], tmp_path: Path, passphrase: str
@@ -323,7 +330,9 @@ def test_otpsync_codes_types_enter_and_the_code_is_on_the_clipboard_after_it_clo
         if passphrase == "stdin":
             proc.stdin.write(PASSPHRASE + "\n")
         proc.stdin.close()
-        window_id(server, proc)
+        wid = window_id(server, proc)
+        # It takes the keyboard focus by itself (started from a shortcut, nothing gives it).
+        wait_for(lambda: focused(server) == wid, 10, "the window to take the focus")
         subprocess.run(["xdotool", "type", "--delay", "30", "hub BOB"], env=server.env(),
                        timeout=20, check=True)  # fmt: skip
         before = time.time()
@@ -400,3 +409,16 @@ def test_a_picture_of_the_window(
         assert img.size == (width, height)
         dark = sum(img.convert("L").point(lambda v: 255 if v < 80 else 0).histogram()[255:])
         assert dark > 2000  # text was drawn: headings, labels, codes
+
+
+def test_an_empty_vault_says_how_to_add_a_code(
+    display: XServer, clone_home: Callable[..., Home]
+) -> None:
+    w = Window(clone_home("empty"))
+    try:
+        assert w.rows() == []
+        assert w.win.status.cget("text").startswith("No codes yet. Add one with `otpsync add`")
+        w.key("Return")  # nothing to copy: the window stays
+        assert w.alive()
+    finally:
+        w.close()
