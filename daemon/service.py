@@ -17,18 +17,18 @@ from pathlib import Path
 
 from daemon import config as config_mod
 from daemon import importers
+from daemon.adding import Adding
 from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header, MasterKeys
-from daemon.core.merge import Change, MergePlan
+from daemon.core.merge import MergePlan
 from daemon.core.otp import Code, code_at
 from daemon.core.payload import VaultData
 from daemon.errors import (
     BackupError,
     DuplicateAccount,
     FileMissing,
-    ImportFailed,
     NoSuchAccount,
     NotABackup,
     NoVault,
@@ -42,13 +42,11 @@ from daemon.errors import (
 )
 from daemon.exporter import content_fingerprint, prune_own
 from daemon.fsutil import ensure_private_dir, write_atomic, write_new
-from daemon.importers import migration, qr_image
-from daemon.importers.uris import OTPAUTH
 from daemon.inbox import Inbox
 from daemon.intake import Approved, Intake, Outcome, PendingView
 from daemon.passphrase import ENV_VAR, PassphraseSources, get_passphrase, source_at_login
 from daemon.paths import Paths
-from daemon.state import StateFiles
+from daemon.state import StateFiles, file_stamp
 from daemon.vault_store import Snapshot, VaultStore
 
 log = logging.getLogger(__name__)
@@ -81,7 +79,7 @@ class InitResult:
     warnings: tuple[str, ...]
 
 
-class Service(Intake):
+class Service(Intake, Adding):
     """One home's otpsync. Cheap to create; reads config and asks for the passphrase lazily."""
 
     def __init__(
@@ -274,13 +272,9 @@ class Service(Intake):
             raise NoSuchAccount(f"id {query!r} is ambiguous: {len(found)} codes start with it")
         return found[0]
 
-    def vault_stamp(self) -> tuple[int, int] | None:
-        """(mtime_ns, size) of the vault file: a stat, so a window can notice changes cheaply."""
-        try:
-            st = self.paths.vault_file.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
+    def vault_stamp(self) -> tuple[int, int, int] | None:
+        """The vault file's (size, mtime, inode): a stat, so a window notices changes cheaply."""
+        return file_stamp(self.paths.vault_file)
 
     @staticmethod
     def code_of(account: Account, now: float | None = None) -> Code:
@@ -525,52 +519,6 @@ class Service(Intake):
         """Merge a previewed import (snapshot first). Re-applies against the current vault."""
         _, after = self._change("import", lambda v: merge.apply(v, preview.plan))
         return after
-
-    # --- QR codes -----------------------------------------------------------------------------
-
-    def preview_qr(self, source: Path) -> ImportPreview:
-        """Plan adding the 2FA codes of every QR code in a picture file. Changes nothing."""
-        self.store  # noqa: B018 -- no vault: say so before reading the file
-        data = self._read_import_file(source)
-        try:
-            found = qr_image.codes(qr_image.scan_bytes(data), "in the picture")
-        except BackupError as exc:
-            raise exc.located(source) from None
-        return self._preview_added(source, "QR codes in a picture", found)
-
-    def preview_screen(self) -> ImportPreview:
-        """Plan adding the 2FA codes of every QR code on every screen. The capture is never
-        written anywhere and is dropped once read."""
-        from daemon import screen
-
-        self.store  # noqa: B018
-        found = qr_image.QrScan()
-        for picture in screen.capture():
-            found += qr_image.scan(picture)
-        codes = qr_image.codes(found, "on the screen")
-        return self._preview_added(Path("screen"), "QR codes on the screen", codes)
-
-    def preview_uri(self, text: str) -> ImportPreview:
-        """Plan adding the codes of pasted otpauth:// or otpauth-migration:// text."""
-        self.store  # noqa: B018
-        schemes = (OTPAUTH, migration.SCHEME)
-        links = tuple(t.strip() for t in text.splitlines() if t.strip().lower().startswith(schemes))
-        if not links:
-            raise ImportFailed("the clipboard holds no otpauth:// or otpauth-migration:// link")
-        codes = qr_image.codes(qr_image.QrScan(links), "in the clipboard", item="link")
-        return self._preview_added(Path("clipboard"), "pasted link", codes)
-
-    def _preview_added(self, source: Path, origin: str, found: qr_image.QrCodes) -> ImportPreview:
-        """Codes the person asked to add: removed ones come back (as ``add`` does), and only
-        new codes are added; one already here under other labels is left as it is."""
-        full = merge.plan(self.vault(), found.accounts, include_deleted=True)
-        changes = tuple(
-            Change("skipped", c.incoming, c.local, f"already here as {c.local.label}")
-            if c.kind == "updated" and c.local is not None
-            else c
-            for c in full.changes
-        )
-        return ImportPreview(source, origin, MergePlan(changes, True), ignored=found.ignored)
 
     @staticmethod
     def _read_import_file(source: Path) -> bytes:

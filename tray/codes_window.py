@@ -76,7 +76,7 @@ class CodeBook:
     def __init__(self, service: Service) -> None:
         self.service = service
         self._accounts: tuple[Any, ...] = ()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
     def load(self) -> None:
         """Open the vault (on first use this derives the key: slow, run it off the UI)."""
