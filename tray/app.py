@@ -48,6 +48,7 @@ class TrayApp:
         self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu())
         self._on_ui = _ui_dispatcher(self.icon)
         self._codes_window: subprocess.Popen[str] | None = None
+        self._opening_codes = False
         # The platform's file dialog (a child process); tests put a chooser of their own here.
         self.choose_image: Callable[[Callable[[Path | None], None]], None] = choose_image
         daemon.add_listener(self._on_event)
@@ -147,10 +148,13 @@ class TrayApp:
         that fails cannot take the tray (and the backups) down with it. The passphrase goes
         through a pipe on the child's stdin, never its argv or environment."""
         child = self._codes_window
-        if child is not None and child.poll() is None:
-            return  # already open
-        service = self.daemon.service
-        self._after(self.daemon.submit(service.passphrase_for_child), self._open_codes)
+        if self._opening_codes or (child is not None and child.poll() is None):
+            return  # open, or opening: one window is enough
+        self._opening_codes = True
+        fut = self.daemon.submit(self.daemon.service.passphrase_for_child)
+        self._after(fut, self._open_codes)
+        # Callbacks run in order: this one after the child was started (or it failed).
+        fut.add_done_callback(lambda _f: setattr(self, "_opening_codes", False))
 
     def _open_codes(self, passphrase: str) -> None:
         argv, env = self.daemon.service.child_command("codes", "--passphrase-stdin")
@@ -203,9 +207,12 @@ class TrayApp:
         self._add_codes(plan, then)
 
     def _add_codes(
-        self, plan: Callable[[Any], Any], then: Callable[[], None] = lambda: None
+        self, plan: Callable[[Service], ImportPreview], then: Callable[[], None] = lambda: None
     ) -> None:
-        def finished(fut: Future[Any]) -> None:
+        """Plan and merge on the daemon's worker; a notification says what was added, or
+        why nothing was."""
+
+        def finished(fut: Future[ImportPreview]) -> None:
             exc = fut.exception()
             if isinstance(exc, OtpsyncError):
                 self.notify(f"Nothing added: {exc}")
