@@ -3,7 +3,6 @@ QR exports: set-up codes, Google export codes holding several accounts, damaged 
 
 from __future__ import annotations
 
-import base64
 import io
 import random
 
@@ -71,7 +70,3 @@ def encoded(picture: Image.Image, fmt: str = "PNG") -> bytes:
     out = io.BytesIO()
     picture.save(out, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     return out.getvalue()
-
-
-def b32(raw: bytes) -> str:
-    return base64.b32encode(raw).decode().rstrip("=")
