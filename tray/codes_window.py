@@ -121,6 +121,13 @@ class CodeBook:
                 return self.service.code_of(a).code
         raise OtpsyncError("that code is no longer in the vault")
 
+    def label(self, account_id: str, limit: int = 100) -> str:
+        """The whole "Issuer — account" (shown safely), for a row whose cells were cut."""
+        for a in self._accounts:
+            if a.id == account_id:
+                return printable(a.label, limit)
+        return ""
+
     def __len__(self) -> int:
         return len(self._accounts)
 
@@ -196,6 +203,7 @@ class CodesWindow:
         root.bind("<KP_Enter>", lambda _e: self._enter())
         root.bind("<Escape>", lambda _e: self.close())
         self.tree.bind("<Double-1>", lambda _e: self._enter())
+        self.tree.bind("<<TreeviewSelect>>", lambda _e: self._show_chosen())
         root.protocol("WM_DELETE_WINDOW", self.close)
 
         width, height = 600, 8 * row_height + 120
@@ -284,6 +292,17 @@ class CodesWindow:
         except OtpsyncError as exc:
             self._say(str(exc), error=True)
         self.root.after(TICK_MS, self._tick)
+
+    def _show_chosen(self) -> None:
+        """A long label is cut in its cells: the status line shows it whole while chosen."""
+        chosen = self.tree.selection()
+        if not chosen:
+            return
+        cells = self.tree.item(chosen[0], "values")
+        if any(str(v).endswith("…") for v in cells[:2]):
+            self._say(self.book.label(chosen[0]))
+        elif self.status.cget("text") != HINT and self.tree.get_children():
+            self._say(HINT)
 
     def _move(self, step: int) -> str:
         items = self.tree.get_children()

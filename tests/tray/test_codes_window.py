@@ -267,6 +267,8 @@ def test_long_labels_are_cut(window: Callable[..., Window], home: Home) -> None:
     ((issuer, account, _code, _left),) = w.rows()
     assert issuer == "I" * 39 + "…"
     assert account == "a" * 59 + "…"
+    w.key("Down")  # chosen: the status line shows the label whole (up to 100 characters)
+    assert w.win.status.cget("text") == "I" * 99 + "…"
 
 
 def test_a_vault_that_does_not_open_is_said_in_the_window(display: XServer, home: Home) -> None:
