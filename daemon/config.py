@@ -78,6 +78,7 @@ class Config:
     export: ExportSettings = field(default_factory=ExportSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     clipboard_clear: float = 30.0
+    hotkey: str = ""  # "<ctrl>+<alt>+o": opens the codes window (X11; see tray/hotkey.py)
 
 
 _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -96,7 +97,7 @@ _TABLES = {
         "keyring",
         "key_file",
     },
-    "tray": {"clipboard_clear"},
+    "tray": {"clipboard_clear", "hotkey"},
 }
 
 
@@ -224,6 +225,7 @@ def parse(text: str, path: Path) -> Config:
         export=export,
         watch=watch,
         clipboard_clear=top.table("tray").duration("clipboard_clear", 30.0, 1, 3600),
+        hotkey=_hotkey(top.table("tray").get("hotkey", str, ""), path),
     )
 
 
@@ -240,6 +242,20 @@ def _check_kdf_floor(kdf: KdfParams, path: Path) -> None:
             f"{path}: kdf.iterations = {kdf.iterations} is below the floor of"
             f" {KDF_FLOOR_ITERATIONS} (OWASP's minimum for Argon2id); raise it"
         )
+
+
+HOTKEY_RE = re.compile(r"(<(ctrl|alt|shift|super)>\+)*[A-Za-z0-9_]+")
+
+
+def _hotkey(text: str, path: Path) -> str:
+    """Checked here so a typo is an error at start, not a shortcut that silently never works."""
+    text = text.strip()
+    if text and not HOTKEY_RE.fullmatch(text):
+        raise ConfigError(
+            f"{path}: [tray] hotkey {text!r}: write it as <ctrl>+<alt>+o (modifiers <ctrl>,"
+            " <alt>, <shift>, <super>, then one key: a letter, a digit, F1…F12, space…)"
+        )
+    return text
 
 
 def _export_settings(t: _Table, path: Path) -> ExportSettings:

@@ -154,3 +154,7 @@ class UnexpectedlyPlain(BackupError):
 
 class AlreadyRunning(OtpsyncError):
     """Another ``otpsync run`` holds this home's daemon lock."""
+
+
+class ScreenUnavailable(OtpsyncError):
+    """The screen cannot be captured here (no display, Wayland without a way to ask)."""

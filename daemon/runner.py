@@ -31,7 +31,7 @@ from daemon.core.payload import VaultData
 from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable
 from daemon.fsutil import write_atomic
 from daemon.intake import describe_claims
-from daemon.service import Approved, Exported, Outcome, PendingView, Service
+from daemon.service import Approved, Exported, ImportPreview, Outcome, PendingView, Service
 from daemon.state import LastExport, now_text
 from daemon.watcher import NativeWatch, SettleTracker, scan, stamp_of
 
@@ -338,6 +338,19 @@ class Daemon:
                 if account.id == account_id:
                     return account, code
             raise OtpsyncError("that code is no longer in the vault")
+
+        return self.submit(run)
+
+    def add_codes(self, preview: Callable[[Service], ImportPreview]) -> Future[ImportPreview]:
+        """Plan with ``preview`` (a QR picture, the screen, a pasted link) and merge its new
+        codes, on the worker: the tray's "Add code" items. Undo steps back over it."""
+
+        def run() -> ImportPreview:
+            found = preview(self.service)
+            if found.plan.of("new"):
+                self.service.apply_import(found)
+                self._refresh(vault_changed=True)
+            return found
 
         return self.submit(run)
 

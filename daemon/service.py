@@ -18,6 +18,7 @@ from pathlib import Path
 
 from daemon import config as config_mod
 from daemon import importers
+from daemon.adding import Adding
 from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
@@ -37,6 +38,7 @@ from daemon.errors import (
     NotAFile,
     NoVault,
     OtpsyncError,
+    PassphraseUnavailable,
     PasswordRequired,
     UnknownFormat,
     UsageError,
@@ -58,9 +60,14 @@ from daemon.intake import (
 )
 from daemon.kdf_budget import KdfBudget
 from daemon.ledger import Ledger
-from daemon.passphrase import PassphraseSources, child_env, get_passphrase, source_at_login
+from daemon.passphrase import (
+    PassphraseSources,
+    child_env,
+    get_passphrase,
+    source_at_login,
+)
 from daemon.paths import Paths
-from daemon.state import StateFiles
+from daemon.state import StateFiles, file_stamp
 from daemon.vault_store import Snapshot, VaultStore
 
 log = logging.getLogger(__name__)
@@ -75,6 +82,7 @@ class ImportPreview:
     plan: MergePlan
     header: Header | None = None  # our own format only
     skipped: tuple[importers.Skipped, ...] = ()  # another app's entries otpsync cannot make
+    ignored: int = 0  # QR codes that held something else than a 2FA code
 
     def counts(self) -> dict[str, int]:
         """The plan's counts, plus ``unsupported``: entries of the file left out."""
@@ -97,7 +105,7 @@ class InitResult:
     warnings: tuple[str, ...]
 
 
-class Service(Intake):
+class Service(Intake, Adding):
     """One home's otpsync. Cheap to create; reads config and asks for the passphrase lazily."""
 
     def __init__(
@@ -112,6 +120,7 @@ class Service(Intake):
         self._interactive = interactive
         self._config: Config | None = None
         self._keys: MasterKeys | None = None
+        self._passphrase: str | None = None
         self._store: VaultStore | None = None
         self._budget: KdfBudget | None = None
         self._entry_offers = {}
@@ -148,7 +157,7 @@ class Service(Intake):
             if self._keys is None:
                 passphrase, source = get_passphrase(self._sources(cfg))
                 log.debug("passphrase from %s", source)
-                self._keys = MasterKeys(passphrase)
+                self.use_passphrase(passphrase)
             self._store = VaultStore(self.paths, self._keys, cfg.kdf, cfg.snapshots)
         return self._store
 
@@ -164,6 +173,28 @@ class Service(Intake):
                 store.snapshot(reason)
                 store.save(after, device=self.config.device)
         return before, after
+
+    def use_passphrase(self, passphrase: str) -> None:
+        """Use this passphrase instead of asking the sources (one the tray piped to a child)."""
+        self._passphrase = passphrase
+        self._keys = MasterKeys(passphrase)
+
+    def child_command(self, *args: str) -> tuple[list[str], dict[str, str]]:
+        """argv and environment that run ``otpsync ARGS`` on this home in a child process.
+        Neither holds the passphrase: give it on the child's stdin (``--passphrase-stdin``)."""
+        import sys
+
+        argv = [sys.executable, "-m", "daemon.cli"]
+        if self.paths.data_dir == self.paths.config_dir / "data":  # --home or OTPSYNC_HOME
+            argv += ["--home", str(self.paths.config_dir)]
+        return [*argv, *args], child_env()
+
+    def passphrase_for_child(self) -> str:
+        """The passphrase the vault opened with, to write into a child's stdin pipe."""
+        self.store  # noqa: B018 -- opens the vault, asking the sources if need be
+        if self._passphrase is None:
+            raise PassphraseUnavailable("the vault is not open")
+        return self._passphrase
 
     # --- setting up ---------------------------------------------------------------------------
 
@@ -211,7 +242,7 @@ class Service(Intake):
         if not folder.is_dir():
             ensure_private_dir(folder)
         self._config = cfg
-        self._keys = MasterKeys(passphrase)
+        self.use_passphrase(passphrase)
         store = VaultStore(self.paths, self._keys, cfg.kdf, cfg.snapshots)
         vault = VaultData(device_id=str(uuid.uuid4()), device=device, created=utcnow())
         store.create(vault, device=device)
@@ -314,6 +345,14 @@ class Service(Intake):
         if len(found) > 1:
             raise NoSuchAccount(f"id {query!r} is ambiguous: {len(found)} codes start with it")
         return found[0]
+
+    def vault_stamp(self) -> tuple[int, int, int] | None:
+        """The vault file's (size, mtime, inode): a stat, so a window notices changes cheaply."""
+        return file_stamp(self.paths.vault_file)
+
+    @staticmethod
+    def code_of(account: Account, now: float | None = None) -> Code:
+        return code_at(account, time.time() if now is None else now)
 
     def codes(
         self, query: str | None = None, now: float | None = None

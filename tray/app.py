@@ -16,14 +16,17 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from daemon.core.display import shown
-from daemon.errors import OtpsyncError
+from daemon.errors import ImportFailed, OtpsyncError
 from daemon.runner import Daemon, Event
-from daemon.service import child_env
+from daemon.service import ImportPreview, Service, child_env
 from tray.clipboard import Clipboard
+from tray.file_chooser import choose_image
+from tray.hotkey import Hotkey, HotkeyUnavailable, X11Hotkey
 from tray.icon import IconState, render
 from tray.menu import build_menu, undo_label
 
@@ -44,6 +47,10 @@ class TrayApp:
         self._stop = threading.Event()
         self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu())
         self._on_ui = _ui_dispatcher(self.icon)
+        self._codes_window: subprocess.Popen[str] | None = None
+        self._opening_codes = False
+        # The platform's file dialog (a child process); tests put a chooser of their own here.
+        self.choose_image: Callable[[Callable[[Path | None], None]], None] = choose_image
         daemon.add_listener(self._on_event)
 
     # --- what the person sees ----------------------------------------------------------------
@@ -135,6 +142,91 @@ class TrayApp:
     def unlock(self) -> None:
         self.daemon.unlock()
 
+    # --- the codes window and adding codes -------------------------------------------------
+
+    def show_codes(self) -> None:
+        """Open ``otpsync codes`` as a child process, not a Tk thread in this one: on macOS
+        Tk must own its process's main thread, which pystray's loop holds here, and a window
+        that fails cannot take the tray (and the backups) down with it. The passphrase goes
+        through a pipe on the child's stdin, never its argv or environment."""
+        child = self._codes_window
+        if self._opening_codes or (child is not None and child.poll() is None):
+            return  # open, or opening: one window is enough
+        self._opening_codes = True
+        fut = self.daemon.submit(self.daemon.service.passphrase_for_child)
+        self._after(fut, self._open_codes)
+        # Callbacks run in order: this one after the child was started (or it failed).
+        fut.add_done_callback(lambda _f: setattr(self, "_opening_codes", False))
+
+    def _open_codes(self, passphrase: str) -> None:
+        argv, env = self.daemon.service.child_command("codes", "--passphrase-stdin")
+        try:
+            child = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env=env, text=True, start_new_session=True,
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console
+            )  # fmt: skip
+        except OSError as exc:
+            self.notify(f"cannot open the codes window: {exc.strerror}")
+            return
+        assert child.stdin is not None  # noqa: S101 (stdin=PIPE)
+        child.stdin.write(passphrase + "\n")
+        child.stdin.close()
+        self._codes_window = child
+        threading.Thread(target=self._codes_closed, args=(child,), daemon=True).start()
+
+    def _codes_closed(self, child: subprocess.Popen[str]) -> None:
+        assert child.stderr is not None  # noqa: S101 (stderr=PIPE)
+        with child.stderr:
+            errors = child.stderr.read().strip().splitlines()
+        if child.wait() != 0 and errors:
+            self.notify(errors[-1].removeprefix("otpsync: error: "))
+
+    def scan_screen(self) -> None:
+        self._add_codes(lambda svc: svc.preview_screen())
+
+    def add_from_image(self) -> None:
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._add_codes(lambda svc: svc.preview_qr(path))
+
+        self.choose_image(chosen)
+
+    def paste_link(self) -> None:
+        pasted: list[str] = []
+
+        def plan(svc: Service) -> ImportPreview:
+            text = self.clipboard.read()
+            if not text or not text.strip():
+                raise ImportFailed("the clipboard is empty")
+            pasted.append(text)
+            return svc.preview_uri(text)
+
+        def then() -> None:  # the link holds a secret: do not leave it on the clipboard
+            if pasted:
+                self.clipboard.clear_if_still(pasted[0])
+
+        self._add_codes(plan, then)
+
+    def _add_codes(
+        self, plan: Callable[[Service], ImportPreview], then: Callable[[], None] = lambda: None
+    ) -> None:
+        """Plan and merge on the daemon's worker; a notification says what was added, or
+        why nothing was."""
+
+        def finished(fut: Future[ImportPreview]) -> None:
+            exc = fut.exception()
+            if isinstance(exc, OtpsyncError):
+                self.notify(f"Nothing added: {exc}")
+            elif exc is not None:
+                log.error("adding codes failed", exc_info=exc)
+                self.notify("Nothing added: unexpected internal error (details in the log)")
+            else:
+                self.notify(added_message(fut.result()))
+                then()
+
+        self.daemon.add_codes(plan).add_done_callback(finished)
+
     def toggle_pause(self) -> None:
         self.daemon.set_paused(not self.daemon.status().paused)
 
@@ -176,6 +268,16 @@ class TrayApp:
                 _release_setup_thread(self.icon)
             self.clipboard.cancel()
             self.daemon.stop()
+
+
+def added_message(preview: ImportPreview, listed: int = 3) -> str:
+    """ "Added 2 codes: GitHub — alice, Google — ann", or why nothing was (labels only)."""
+    new = [shown(c.incoming.label, 60) for c in preview.plan.of("new")]
+    if new:
+        labels = new[:listed] + ([f"{len(new) - listed} more"] if len(new) > listed else [])
+        return f"Added {len(new)} code{'s' if len(new) != 1 else ''}: {', '.join(labels)}"
+    here = len(preview.plan.changes)
+    return f"Nothing added: {'the code is' if here == 1 else f'all {here} codes are'} already here"
 
 
 def _ui_dispatcher(icon: Any) -> Callable[[Callable[[], None]], None]:
@@ -238,4 +340,22 @@ def run_tray(
         if on_ready is not None:
             on_ready(app)
 
-    app.run(on_ready=ready)
+    hotkey = _start_hotkey(app, daemon.cfg.hotkey)
+    try:
+        app.run(on_ready=ready)
+    finally:
+        if hotkey is not None:
+            hotkey.stop()
+
+
+def _start_hotkey(app: TrayApp, spec: str) -> X11Hotkey | None:
+    """``[tray] hotkey``, if set and possible here; otherwise why not, in the log."""
+    if not spec:
+        return None
+    try:
+        hotkey = X11Hotkey(Hotkey.parse(spec), app.show_codes)
+        hotkey.start()
+    except HotkeyUnavailable as exc:
+        log.warning("%s", exc)
+        return None
+    return hotkey

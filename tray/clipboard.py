@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 
 from daemon.service import child_env
@@ -60,6 +61,7 @@ class Clipboard:
         self.tool = tool if tool is not None else find_tool()
         self.clear_after = clear_after
         self._timer: threading.Timer | None = None
+        self.clearers: list[subprocess.Popen[bytes]] = []  # started by copy(outlive=True)
 
     @property
     def available(self) -> bool:
@@ -70,12 +72,34 @@ class Clipboard:
             return "no clipboard tool: install xclip (or wl-clipboard on Wayland)"
         return "no clipboard tool found"
 
-    def copy(self, text: str) -> bool:
-        """Put ``text`` on the clipboard, to be cleared later if it is still there."""
+    def copy(self, text: str, *, outlive: bool = False) -> bool:
+        """Put ``text`` on the clipboard, to be cleared later if it is still there.
+
+        ``outlive``: this process is about to exit (the codes window), so the clearing is
+        left to a small detached process that sleeps, then clears; the text reaches it
+        through a pipe, never its command line or environment."""
         if not self._write(text):
             return False
-        self._schedule_clear(text)
+        if outlive:
+            self._clear_from_child(text)
+        else:
+            self._schedule_clear(text)
         return True
+
+    def _clear_from_child(self, text: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTPSYNC_PASS")}
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "tray.clipboard", f"{self.clear_after:g}"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=env, start_new_session=True,
+            )  # fmt: skip
+            assert child.stdin is not None  # noqa: S101 (stdin=PIPE)
+            child.stdin.write(text.encode("utf-8"))
+            child.stdin.close()
+            self.clearers.append(child)
+        except OSError as exc:
+            log.warning("cannot start the clipboard clearer (%s); clear it by hand", exc)
 
     def _write(self, text: str) -> bool:
         """Through stdin, never on a command line. xclip, xsel and wl-copy fork a child that
@@ -118,3 +142,16 @@ class Clipboard:
     def cancel(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tray.clipboard SECONDS`` with the copied text on stdin: wait, then clear the
+    clipboard if it still holds that text. Started detached by ``copy(outlive=True)``."""
+    clear_after = float(argv[0])
+    text = sys.stdin.buffer.read().decode("utf-8")
+    time.sleep(clear_after)
+    return 0 if Clipboard(clear_after).clear_if_still(text) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

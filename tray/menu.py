@@ -36,6 +36,10 @@ class TrayActions(Protocol):
     def toggle_pause(self) -> None: ...
     def undo(self) -> None: ...
     def unlock(self) -> None: ...
+    def show_codes(self) -> None: ...
+    def scan_screen(self) -> None: ...
+    def add_from_image(self) -> None: ...
+    def paste_link(self) -> None: ...
     def quit(self) -> None: ...
 
 
@@ -132,6 +136,24 @@ def undo_item(last_change: str | None, actions: TrayActions) -> MenuItem:
     return MenuItem(undo_label(last_change), _click(actions.undo))
 
 
+def add_items(status: DaemonStatus, actions: TrayActions) -> list[MenuItem]:
+    """ "Show codes…" (the search window) and the "Add code" submenu; both need the vault
+    open, so they wait while the passphrase is missing."""
+    ready = not status.locked
+    return [
+        MenuItem("Show codes…", _click(actions.show_codes), enabled=ready),
+        MenuItem(
+            "Add code",
+            Menu(
+                MenuItem("Scan QR code on screen", _click(actions.scan_screen)),
+                MenuItem("From QR image…", _click(actions.add_from_image)),
+                MenuItem("Paste otpauth:// link", _click(actions.paste_link)),
+            ),
+            enabled=ready,
+        ),
+    ]
+
+
 def build_menu(
     status: DaemonStatus,
     actions: TrayActions,
@@ -151,6 +173,7 @@ def build_menu(
         items.append(MenuItem("Codes", _codes_menu(status.codes, actions, clipboard_hint)))
     else:
         items.append(MenuItem("Codes (none yet)", None, enabled=False))
+    items += add_items(status, actions)
     pending = [MenuItem(pending_title(v), _pending_menu(v, actions)) for v in status.pending]
     if pending:
         items.append(MenuItem(f"Pending imports ({len(pending)})", Menu(*pending)))

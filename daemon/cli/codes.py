@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from daemon.cli.common import count, interactive, log, print_json, say, stdin_line, table
+from daemon.cli.common import (
+    confirm,
+    count,
+    describe,
+    interactive,
+    log,
+    print_json,
+    say,
+    stdin_line,
+    table,
+)
 from daemon.core import otpauth
 from daemon.core.accounts import RECOMMENDED_SECRET_BITS, Account
+from daemon.core.display import shown
 from daemon.errors import OtpsyncError, UsageError
 from daemon.service import Service
 
@@ -44,7 +56,49 @@ def _account_from_args(args: argparse.Namespace) -> Account:
     )
 
 
+def _add_found(svc: Service, args: argparse.Namespace) -> int:
+    """``add --qr IMAGE`` / ``add --scan-screen``: show what the QR codes hold, ask, merge."""
+    others = [f"--{f}" for f in ("issuer", "account", "secret", "type", "algorithm", "digits",
+                                 "period", "counter") if getattr(args, f) is not None]  # fmt: skip
+    if args.uri is not None or others or (args.qr and args.scan_screen):
+        given = " ".join(filter(None, ["a URI" if args.uri else "", *others]))
+        raise UsageError(f"--qr and --scan-screen take no other code: drop {given or '--qr'}")
+    if args.qr:
+        preview = svc.preview_qr(Path(args.qr).expanduser())
+        where = f"in {shown(args.qr)}"
+    else:
+        preview = svc.preview_screen()
+        where = "on the screen"
+    plan = preview.plan
+    new = plan.of("new")
+    print(f"Found {count(plan.total, 'code')} {where}: {len(new)} new,"
+          f" {plan.total - len(new)} already here")  # fmt: skip
+    for change in plan.changes:
+        print(describe(change))
+    if preview.ignored:
+        print(f"  ({count(preview.ignored, 'other QR code')} passed over: not a 2FA code)")
+    if not new:
+        print("Nothing to add.", file=sys.stderr)
+        return 0
+    if not args.yes:
+        if not interactive():
+            raise UsageError(
+                f"nothing added: no terminal to ask whether to add {count(len(new), 'code')};"
+                " run again with --yes"
+            )
+        if not confirm(f"Add {count(len(new), 'new code')}?"):
+            print("Nothing added.", file=sys.stderr)
+            return 0
+    svc.apply_import(preview)
+    print(f"Added {count(len(new), 'code')}. `otpsync undo` reverts it.")
+    return 0
+
+
 def cmd_add(svc: Service, args: argparse.Namespace) -> int:
+    if args.qr or args.scan_screen:
+        return _add_found(svc, args)
+    if args.yes:
+        raise UsageError("--yes goes with --qr or --scan-screen")
     account = _account_from_args(args)
     svc.add(account)
     if account.secret_bits < RECOMMENDED_SECRET_BITS:
@@ -81,7 +135,7 @@ def cmd_list(svc: Service, args: argparse.Namespace) -> int:
         return 0
     table(
         [["ID", "TYPE", "ISSUER", "ACCOUNT"]]
-        + [[a.id[:8], a.type, a.issuer or "-", a.account or "-"] for a in accounts]
+        + [[a.id[:8], a.type, shown(a.issuer) or "-", shown(a.account) or "-"] for a in accounts]
     )
     return 0
 
@@ -92,11 +146,11 @@ def cmd_code(svc: Service, args: argparse.Namespace) -> int:
             raise UsageError("--next needs the id of an HOTP code")
         svc.advance(args.query)
         query: str | None = None
-        shown = [(a, c) for a, c in svc.codes() if a.id.startswith(args.query.lower())]
+        found = [(a, c) for a, c in svc.codes() if a.id.startswith(args.query.lower())]
     else:
         query = args.query
-        shown = svc.codes(query)
-    if query and not shown:
+        found = svc.codes(query)
+    if query and not found:
         raise OtpsyncError(f"no code matches {query!r} (see `otpsync list`)")
     if args.json:
         out = [
@@ -107,17 +161,21 @@ def cmd_code(svc: Service, args: argparse.Namespace) -> int:
                 "code": c.code,
                 "remaining": c.remaining,
             }
-            for a, c in shown
+            for a, c in found
         ]
         print_json(out)
         return 0
-    if not shown:
+    if not found:
         print("No codes yet. Add one with `otpsync add`.", file=sys.stderr)
         return 0
     table(
         [
-            [c.code, a.label, f"{c.remaining} s" if c.remaining is not None else f"#{a.counter}"]
-            for a, c in shown
+            [
+                c.code,
+                shown(a.label),
+                f"{c.remaining} s" if c.remaining is not None else f"#{a.counter}",
+            ]
+            for a, c in found
         ]
     )
     return 0
@@ -143,10 +201,11 @@ def cmd_undo(svc: Service, args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser(
         "add",
-        help="add a code from an otpauth:// URI or its parameters",
+        help="add a code from an otpauth:// URI, its parameters, or QR codes",
         description="Add a code. Secrets on the command line end up in your"
         " shell history: prefer `otpsync add -` (URI on stdin) or leaving out"
-        " --secret (asked for, hidden).",
+        " --secret (asked for, hidden). --qr and --scan-screen read every QR code"
+        " (otpauth:// and Google Authenticator's export) and ask before adding the new ones.",
     )
     s.add_argument("uri", nargs="?", help="otpauth://… URI, or - to read it from stdin")
     s.add_argument("--issuer")
@@ -157,6 +216,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--digits", type=int)
     s.add_argument("--period", type=int)
     s.add_argument("--counter", type=int)
+    s.add_argument("--qr", metavar="IMAGE", help="read the QR codes in a PNG or JPEG picture")
+    s.add_argument(
+        "--scan-screen",
+        action="store_true",
+        help="read the QR codes shown on every screen (the capture is never saved)",
+    )
+    s.add_argument("--yes", action="store_true", help="with --qr/--scan-screen: add, do not ask")
     s.set_defaults(func=cmd_add)
 
     s = sub.add_parser("list", help="list the codes (no secrets)")

@@ -53,8 +53,8 @@ def stdin_line(what: str) -> str:
 
 
 def ask(question: str, default: str = "") -> str:
-    shown = f" [{default}]" if default else ""
-    print(f"{question}{shown}: ", end="", file=sys.stderr, flush=True)
+    hint = f" [{default}]" if default else ""
+    print(f"{question}{hint}: ", end="", file=sys.stderr, flush=True)
     answer = sys.stdin.readline()
     if not answer:
         raise UsageError("no answer (end of input)")

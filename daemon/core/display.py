@@ -36,14 +36,17 @@ def _plain(ch: str) -> bool:
     )
 
 
-def shown(text: object) -> str:
+def shown(text: object, limit: int | None = None) -> str:
     """``text`` with C0, C1, DEL, bidi controls, line separators and lone surrogates
     escaped (``\\x1b``, ``\\u202e``, an undecodable file-name byte as ``\\xff``): safe to put
-    in one terminal line, log line, notification or menu label."""
+    in one terminal line, log line, notification or menu label. With ``limit``, at most that
+    many characters (cut with "…"), for a menu or a window row."""
     s = str(text)
-    if all(_plain(ch) for ch in s):  # the usual case, without building a new string
-        return s
-    return "".join(ch if _plain(ch) else _escape(ch) for ch in s)
+    if not all(_plain(ch) for ch in s):  # the usual case needs no new string
+        s = "".join(ch if _plain(ch) else _escape(ch) for ch in s)
+    if limit is not None and len(s) > limit:
+        return s[: max(0, limit - 1)] + "…"
+    return s
 
 
 def json_safe(text: str) -> str:

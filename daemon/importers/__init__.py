@@ -39,6 +39,7 @@ from daemon.importers import (
     lastpass,
     proton,
     proton_pass,
+    qr_image,
     sqlite_apps,
     steam,
     stratum,
@@ -59,6 +60,7 @@ __all__ = [
 # and andOTP last of all, because its encrypted files have no header ("binary nothing else
 # claims").
 _ORDER: tuple[Importer, ...] = (
+    qr_image.IMPORTER,  # magic bytes: PNG, JPEG, GIF, BMP
     aegis.IMPORTER,
     twofas.IMPORTER,
     proton_pass.IMPORTER,  # before Bitwarden: its data.json has "encrypted" and items too

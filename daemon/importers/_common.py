@@ -16,7 +16,6 @@ import json
 import re
 import sqlite3
 import struct
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from daemon.core.accounts import MAX_SECRET_BYTES, Account
 from daemon.core.backup_format import KDF_BUDGET_KIB_PASSES, KdfParams, check_size
+from daemon.core.display import shown
 from daemon.errors import (
     BackupError,
     FileTooLarge,
@@ -113,14 +113,8 @@ class TooManyEntries(ImportFailed):
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """Text from a file, safe to print or log: control and format characters (escapes, bidi
-    overrides, line breaks) shown as ``\\x1b``/``\\u202e``, and long text cut."""
-    out = "".join(
-        ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs") else
-        (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-        for ch in text[:limit]
-    )  # fmt: skip
-    return out + ("…" if len(text) > limit else "")
+    """Text from a file, safe to print or log, and cut at ``limit`` (see core.display)."""
+    return shown(text, limit)
 
 
 def each(

@@ -47,6 +47,7 @@ NOT_EXPORTS = (
     "extract-otp-secrets-tests/test_export_wrong_content.txt",
     "extract-otp-secrets-tests/only_comments.txt",
     "pykeepass-tests/*.key",  # KeePass key files: they open a database, hold no codes
+    "extract-otp-secrets-tests/text_masquerading_as_image.jpeg",  # text, not a picture
 )
 
 

@@ -34,7 +34,7 @@ PURE_IMPORTS = {
     "__future__", "base64", "binascii", "collections", "contextlib", "csv", "dataclasses",
     "hashlib", "io", "json", "re", "sqlite3", "struct", "typing", "urllib", "xml", "zipfile",
     "zlib", "cryptography", "daemon", "unicodedata", "hmac", "nacl", "pykeepass", "construct",
-    "lxml",
+    "lxml", "PIL", "zxingcpp", "warnings",  # qr_image: pictures decoded in memory
 }  # fmt: skip
 
 

@@ -140,6 +140,18 @@ class Recording:
     def unlock(self) -> None:
         self.calls.append(("unlock",))
 
+    def show_codes(self) -> None:
+        self.calls.append(("show_codes",))
+
+    def scan_screen(self) -> None:
+        self.calls.append(("scan_screen",))
+
+    def add_from_image(self) -> None:
+        self.calls.append(("add_from_image",))
+
+    def paste_link(self) -> None:
+        self.calls.append(("paste_link",))
+
     def quit(self) -> None:
         self.calls.append(("quit",))
 
@@ -173,6 +185,8 @@ def test_top_level_items_and_their_flags(world: World) -> None:
     assert texts(menu) == [
         "laptop · last backup 12 min ago · next in 5 h 48 min",
         "Codes",
+        "Show codes…",
+        "Add code",
         "Pending imports (1)",
         "Export now",
         "Open sync folder",
@@ -186,7 +200,7 @@ def test_top_level_items_and_their_flags(world: World) -> None:
     assert item(menu, "Pending imports").submenu is not None
     # Separators split header / codes and imports / actions / Quit.
     kinds = ["-" if i is Menu.SEPARATOR else "i" for i in menu]
-    assert "".join(kinds) == "i-ii-iiii-i"
+    assert "".join(kinds) == "i-iiii-iiii-i"
 
 
 def test_waiting_for_the_passphrase_shows_the_problem_and_a_retry(world: World) -> None:
@@ -537,7 +551,7 @@ def test_menu_items_are_pystray_items(world: World) -> None:
 
     menu = build_menu(world.status, Recording(), now=world.now)
     assert isinstance(menu, Menu)
-    assert len(list(walk(menu))) == 20
+    assert len(list(walk(menu))) == 25  # Show codes…, Add code and its three items included
 
 
 # --- text from outside is data (issue 9) -------------------------------------------------------

@@ -362,7 +362,8 @@ def test_tray_docks_badges_a_dropped_backup_and_approves_it_from_its_menu(
         xdotool(desktop, "click", "1")
         opened = screen.wait("the menu", lambda img: screen.menu_area(img) > 20_000 and img)
         first = screen.menu_area(opened)
-        xdotool(desktop, "key", "Down", "Down", "Right")  # Codes, Pending imports (1), open
+        # Codes, Show codes…, Add code, Pending imports (1), open it
+        xdotool(desktop, "key", "Down", "Down", "Down", "Down", "Right")
         screen.wait("its submenu", lambda img: screen.menu_area(img) > first + 5000)
         xdotool(desktop, "key", "Right")  # into "From phone · 3 new · …": its codes, Approve
         screen.wait("the import's submenu", lambda img: screen.menu_area(img) > first + 25_000)
