@@ -33,6 +33,7 @@ class ExportSettings:
     only_when_changed: bool = True
     on_start: bool = True
     debounce: float = 2.0
+    retry: float = 30.0  # a failed export is tried again after this, then 2×, 4×… ≤ 10 min
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Config:
     export: ExportSettings = field(default_factory=ExportSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     clipboard_clear: float = 30.0
+    heartbeat: float = 60.0  # [daemon]: how often the worker says it is alive (status.json)
 
 
 _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -79,10 +81,11 @@ _TOP = {"device", "sync_folder", "passphrase_command", "passphrase_file", "keyri
 _TABLES = {
     "kdf": {"memory_kib", "iterations", "lanes"},
     "vault": {"snapshots"},
-    "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce"},
+    "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce", "retry"},
     "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources"},
     "watch.sources": {"name", "pattern", "format", "password_command", "password_file", "keyring"},
     "tray": {"clipboard_clear"},
+    "daemon": {"heartbeat"},
 }
 
 
@@ -209,6 +212,7 @@ def parse(text: str, path: Path) -> Config:
         export=export,
         watch=watch,
         clipboard_clear=top.table("tray").duration("clipboard_clear", 30.0, 1, 3600),
+        heartbeat=top.table("daemon").duration("heartbeat", 60.0, 1, 3600),
     )
 
 
@@ -231,6 +235,7 @@ def _export_settings(t: _Table, path: Path) -> ExportSettings:
         only_when_changed=t.get("only_when_changed", bool, d.only_when_changed),
         on_start=t.get("on_start", bool, d.on_start),
         debounce=t.duration("debounce", d.debounce, 0, 3600),
+        retry=t.duration("retry", d.retry, 0.1, 600),
     )
 
 

@@ -8,6 +8,7 @@ operation leaves the home exactly as it was.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -44,7 +45,7 @@ from daemon.inbox import Inbox
 from daemon.intake import Approved, Intake, Outcome, PendingView
 from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
 from daemon.paths import Paths
-from daemon.state import StateFiles
+from daemon.state import StateFiles, heartbeat_stale, parse_time
 from daemon.vault_store import Snapshot, VaultStore
 
 log = logging.getLogger(__name__)
@@ -523,17 +524,34 @@ class Service(Intake):
         status = self.state.status()
         last = self.state.last_export()
         error = status.get("last_error")
+        failure = status.get("export_failure")
+        every = status.get("heartbeat_every")
+        every = every if isinstance(every, int | float) and every > 0 else cfg.heartbeat
+        beat = parse_time(status.get("heartbeat")) if running else None
         return {
             "running": running,
+            "responding": running and not heartbeat_stale(beat, every),
             "pid": pid,
+            "heartbeat": status.get("heartbeat") if beat else None,
+            "state_disk_full": running and _disk_full(self.state.dir),
             "device": cfg.device,
             "sync_folder": str(cfg.sync_folder),
             "last_export": {"time": last.time, "file": last.file} if last else None,
             "next_export": status.get("next_export") if running else None,
+            "export_failure": failure if running and isinstance(failure, dict) else None,
             "pending": len(self.inbox.entries()),
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
         }
+
+
+def _disk_full(folder: Path) -> bool:
+    """No byte left for us on ``folder``'s filesystem (what a stale heartbeat may mean)."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return st.f_bavail == 0
 
 
 def _suffixed(path: Path, n: int) -> str:

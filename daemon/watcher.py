@@ -168,6 +168,13 @@ class SettleTracker:
             attempts = done[1] + 1 if stamp == done[0] else 0
             self._waiting[path] = _Watch(stamp, now, attempts)
 
+    def forget(self, path: Path) -> None:
+        """Looking at the file failed for a reason of ours (a full disk): forget it, so the
+        next rescan or event hands it on again, unchanged as it is."""
+        with self._lock:
+            self._waiting.pop(path, None)
+            self._done.pop(path, None)
+
     def next_deadline(self) -> float | None:
         with self._lock:
             if not self._waiting:

@@ -50,6 +50,7 @@ FAST_DAEMON = """
 on_start = {on_start}
 debounce = "0.2s"
 keep = {keep}
+{retry}
 
 [watch]
 mode = "{mode}"
@@ -58,6 +59,7 @@ settle = "0.2s"
 rescan = "1s"
 poll_interval = "0.2s"
 retries = 3
+{daemon}
 """
 
 
@@ -68,14 +70,19 @@ def daemon_settings(
     mode: str = "native",
     recursive: bool = False,
     cron: str = "",
+    retry: str = "",
+    heartbeat: str = "",
 ) -> str:
-    """The [export] and [watch] tables of a test home."""
+    """The [export] and [watch] tables of a test home; ``retry`` (a failed export's first
+    retry) and ``heartbeat`` ([daemon]) as durations, when the test needs them short."""
     return FAST_DAEMON.format(
         schedule=f'cron = "{cron}"' if cron else "",
         on_start=str(on_start).lower(),
         keep=keep,
         mode=mode,
         recursive=str(recursive).lower(),
+        retry=f'retry = "{retry}"' if retry else "",
+        daemon=f'\n[daemon]\nheartbeat = "{heartbeat}"' if heartbeat else "",
     )
 
 

@@ -4,17 +4,96 @@ subprocesses, real daemons; every wait bounded and on something observable."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from daemon.cli import SIGPIPE_EXIT
+from daemon.core import backup_format, payload
+from daemon.core.backup_format import MasterKeys
 from daemon.exporters.otpauth import uri_list
-from tests.conftest import Home, base_env, otpsync_argv
-from tests.daemon_support import code
+from daemon.runner import RETRY_MAX, retry_delay
+from tests.conftest import PASSPHRASE, Home, base_env, otpsync_argv
+from tests.daemon_support import (
+    LocalHome,
+    Peer,
+    Recorder,
+    Spawned,
+    code,
+    daemon_settings,
+    damage,
+    minutes_ago,
+    status_json,
+    wait_for,
+    watching_logs,
+)
 
 MakeHome = Callable[..., Home]
+MakeLocal = Callable[..., LocalHome]
+Spawn = Callable[..., Spawned]
+
+
+# --- real filesystems: a small tmpfs that can be filled, a folder that can be made read-only ---
+
+
+@dataclass
+class SmallDisk:
+    """A tmpfs of a few MiB mounted for one test (root only): full means full, ENOSPC."""
+
+    root: Path
+
+    @property
+    def filler(self) -> Path:
+        return self.root / "filler"
+
+    def fill(self) -> None:
+        """Take every free byte, as a runaway download would."""
+        chunk = b"\0" * 65536
+        with open(self.filler, "ab", buffering=0) as f:
+            while True:
+                try:
+                    f.write(chunk)
+                except OSError as exc:
+                    if exc.errno != errno.ENOSPC:
+                        raise
+                    if len(chunk) == 1:
+                        return
+                    chunk = chunk[: len(chunk) // 2]
+        # unreachable: the loop ends on ENOSPC
+
+    def free(self) -> None:
+        self.filler.unlink()
+
+
+def mount_or_skip(*args: str) -> None:
+    done = subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount here (needs root): {done.stderr.strip()}")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    root = tmp_path / "small-disk"
+    root.mkdir()
+    mount_or_skip("-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(root))
+    try:
+        yield SmallDisk(root)
+    finally:
+        subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+def codes_in_backup(path: Path) -> set[str]:
+    """The issuers of the codes a backup holds (opened with the test passphrase)."""
+    _, raw = backup_format.open_sealed(path.read_bytes(), MasterKeys(PASSPHRASE))
+    return {a.issuer for a in payload.decode(raw).accounts}
 
 
 # --- a closed pipe is not an error ------------------------------------------------------------
@@ -62,3 +141,168 @@ def test_list_piped_into_head_prints_its_first_lines_and_nothing_else(
     assert lines[0].startswith("ID")
     assert lines[-1] == f"exit {SIGPIPE_EXIT}"  # 5000 lines overflow the pipe
     assert done.stderr == ""
+
+
+# --- the worker never dies ------------------------------------------------------------------------
+
+
+def test_a_worker_that_cannot_record_an_error_carries_on(local_home: MakeLocal) -> None:
+    """status.json unwritable (here: a folder where the file should be, which needs no root):
+    reporting a damaged file fails too, and the worker still queues the next backup."""
+    me = local_home("laptop", extra=daemon_settings(heartbeat="1s"))
+    events = Recorder()
+    daemon = me.daemon(events)
+    status_file = me.path / "state" / "status.json"
+    status_file.unlink()
+    status_file.mkdir()
+    bad = me.sync / Peer("phone").name(minutes_ago(3))
+    bad.write_bytes(damage(Peer("phone").backup([1])))
+    events.wait("error", where=lambda e: bad.name in e.message)
+    Peer("tablet").drop(me.sync, [2])
+    events.wait("pending", where=lambda e: "tablet" in e.message)
+    assert daemon._worker is not None
+    assert daemon._worker.is_alive()
+    errors = [e.message for e in events.of("error")]
+    assert any("cannot record the daemon's state" in m for m in errors), errors
+    kept = daemon.status().last_error  # in memory, as status.json could not take it
+    assert kept is not None
+    status_file.rmdir()
+    wait_for(status_file.is_file, timeout=10, what="status.json written again")
+    assert json.loads(status_file.read_text())["last_error"]["time"] >= kept[0]
+    wait_for(lambda: daemon.status().problem is None, timeout=5, what="the problem cleared")
+
+
+def test_a_full_home_disk_stops_nothing_for_good(
+    small_disk: SmallDisk, sync_folder: Path, spawn: Spawn
+) -> None:
+    """The issue's case: the home's disk fills up under a running daemon. A peer's backup
+    cannot be queued (nor the error recorded); once there is room, a code added on the CLI is
+    exported and the backup queued, without a restart — and status never claimed a healthy
+    daemon while it was not."""
+    home = Home(small_disk.root / "home", sync_folder)
+    home.write_config("laptop", extra=daemon_settings(on_start=True, retry="0.5s"))
+    home.ok("init")
+    daemon = spawn(home)
+    daemon.wait_running()
+    wait_for(lambda: status_json(home)["last_export"], what="the start-up export")
+
+    small_disk.fill()
+    peer = Peer("phone")
+    peer.drop(sync_folder, [1, 2])
+    daemon.wait_output("cannot take in")  # said on stderr (the log file is on the full disk)
+    status = home.run("status")
+    assert status.stdout.startswith(("otpsync running", "otpsync not responding")), status
+    assert status_json(home)["pending"] == 0
+
+    small_disk.free()
+    home.ok("add", "--issuer", "AfterTheStorm", "--account", "me", "--secret", "-",
+            input=f"{code(3).secret}\n")  # fmt: skip
+    wait_for(lambda: status_json(home)["pending"] == 1, timeout=15, what="the peer queued")
+
+    def exported_with_the_new_code() -> bool:
+        last = status_json(home)["last_export"]
+        return bool(last) and "AfterTheStorm" in codes_in_backup(Path(last["file"]))
+
+    wait_for(exported_with_the_new_code, timeout=15, what="an export holding the new code")
+    assert daemon.proc.poll() is None
+    final = home.run("status")
+    assert (final.returncode, final.stdout.splitlines()[0]) == (
+        0, f"otpsync running (pid {daemon.pid})"
+    )  # fmt: skip
+
+
+def test_status_says_not_responding_when_the_heartbeat_stops(
+    make_home: MakeHome, spawn: Spawn
+) -> None:
+    """A stopped process still holds the home's lock, as a hung worker would: `status` must
+    not call it running. SIGSTOP freezes it; SIGCONT lets it beat again."""
+    home = make_home("laptop", extra=daemon_settings(heartbeat="1s"))
+    daemon = spawn(home)
+    daemon.wait_running()
+    assert home.run("status").stdout.startswith(f"otpsync running (pid {daemon.pid})")
+    daemon.signal(signal.SIGSTOP)
+    try:
+        hung = wait_for(
+            lambda: (done := home.run("status")).returncode != 0 and done, timeout=15,
+            what="status to notice the stopped heartbeat",
+        )  # fmt: skip
+        first = hung.stdout.splitlines()[0]
+        assert first.startswith("otpsync not responding since "), hung.stdout
+        assert f"(pid {daemon.pid})" in first
+        as_json = home.run("status", "--json")
+        assert as_json.returncode == 1
+        info = json.loads(as_json.stdout)
+        assert (info["running"], info["responding"]) == (True, False)
+        assert first.removeprefix("otpsync not responding since ").startswith(info["heartbeat"])
+    finally:
+        daemon.signal(signal.SIGCONT)
+    wait_for(lambda: home.run("status").returncode == 0, timeout=15, what="the heartbeat back")
+    assert status_json(home)["responding"] is True
+
+
+# --- failed exports are retried -----------------------------------------------------------------
+
+
+class ReadOnly:
+    """``folder`` bind-mounted onto itself, read-only until ``writable()`` (root only)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        mount_or_skip("--bind", str(folder), str(folder))
+        self.mounted = True
+        done = subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=False)
+        if done.returncode != 0:
+            self.writable()
+            pytest.skip("cannot remount read-only here")
+
+    def writable(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.folder)], check=True)
+            self.mounted = False
+
+
+@pytest.fixture
+def read_only_sync(sync_folder: Path) -> Iterator[ReadOnly]:
+    ro = ReadOnly(sync_folder)
+    try:
+        yield ro
+    finally:
+        ro.writable()
+
+
+def test_retry_delays_start_at_the_base_and_double_to_ten_minutes() -> None:
+    assert [retry_delay(n, 30) for n in range(1, 9)] == [30, 60, 120, 240, 480, 600, 600, 600]
+    assert retry_delay(10_000, 30) == RETRY_MAX
+    assert retry_delay(1, 900) == 900  # a base above the cap is still honoured
+
+
+def test_an_export_into_a_read_only_sync_folder_is_retried_until_it_works(
+    local_home: MakeLocal, read_only_sync: ReadOnly
+) -> None:
+    me = local_home("laptop", extra=daemon_settings(on_start=True, retry="0.3s"))
+    me.service().add(code(1))
+    events = Recorder()
+    with watching_logs() as logs:
+        daemon = me.daemon(events)
+        events.wait("error", where=lambda e: "export failed" in e.message)
+        logs.wait_count("export failed (2 in a row)", 1)  # tried again, without a change
+    assert len(events.of("error")) == 1  # an ongoing problem is reported once
+    info = status_json(me.home)
+    failure = info["export_failure"]
+    assert "Read-only file system" in failure["message"]
+    assert failure["failures"] >= 2
+    next_try = datetime.fromisoformat(failure["next_try"])
+    assert next_try - datetime.now(UTC) < timedelta(seconds=30)
+    lines = me.home.ok("status").stdout.splitlines()
+    failed = next(line for line in lines if line.startswith("  failed:      "))
+    assert failed.endswith("Read-only file system")
+    tried = next(line for line in lines if line.startswith("  next try:    "))
+    assert datetime.fromisoformat(tried.split()[-1]) >= datetime.fromisoformat(failure["time"])
+    assert daemon.status().export_retry is not None
+
+    read_only_sync.writable()
+    done = events.wait("exported", timeout=15)[0]
+    assert codes_in_backup(done.data.path) == {code(1).issuer}
+    wait_for(lambda: status_json(me.home)["export_failure"] is None, what="the failure cleared")
+    assert daemon.status().problem is None
+    assert daemon.status().export_retry is None

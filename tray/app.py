@@ -48,9 +48,8 @@ class TrayApp:
 
     def icon_state(self) -> IconState:
         status = self.daemon.status()
-        return IconState(
-            pending=len(status.pending), paused=status.paused, error=bool(status.problem)
-        )
+        attention = bool(status.problem) or status.unresponsive_since() is not None
+        return IconState(pending=len(status.pending), paused=status.paused, error=attention)
 
     def _menu(self) -> Any:
         hint = None if self.clipboard.available else self.clipboard.missing_hint()

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+from logging.handlers import RotatingFileHandler
 
 from daemon.cli.common import log
 from daemon.errors import OtpsyncError
@@ -57,14 +58,34 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_to_file(svc: Service, verbose: bool) -> None:
-    from logging.handlers import RotatingFileHandler
+class _LogFile(RotatingFileHandler):
+    """The daemon's log file. On a full disk, say so once on stderr — not a traceback for
+    every line, which is what logging does — and again only after it worked meanwhile."""
 
+    _failing = False
+    _failed_now = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed_now = False
+        super().emit(record)
+        if not self._failed_now:
+            self._failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._failed_now = True
+        if not self._failing:
+            self._failing = True
+            exc = sys.exc_info()[1]
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else repr(exc)
+            print(f"otpsync: warning: cannot write {self.baseFilename} ({why})", file=sys.stderr)
+
+
+def _log_to_file(svc: Service, verbose: bool) -> None:
     from daemon.fsutil import ensure_private_dir
 
     ensure_private_dir(svc.paths.state_dir)
     path = svc.state.log_file
-    handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    handler = _LogFile(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     path.chmod(0o600)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -79,23 +100,33 @@ def _log_to_file(svc: Service, verbose: bool) -> None:
 
 
 def cmd_status(svc: Service, args: argparse.Namespace) -> int:
+    """Exit 0 when running or cleanly stopped; 1 when the daemon holds the home but its
+    worker has stopped saying it is alive (stuck, or unable to write its state)."""
     info = svc.daemon_status()
+    hung = bool(info["running"] and not info["responding"])
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
-        return 0
+        return 1 if hung else 0
     last = info["last_export"]
-    print(
-        f"otpsync {'running (pid ' + str(info['pid']) + ')' if info['running'] else 'not running'}"
-    )
+    if hung:
+        why = "; its state folder's disk is full" if info["state_disk_full"] else ""
+        print(f"otpsync not responding since {info['heartbeat']} (pid {info['pid']}){why}")
+    elif info["running"]:
+        print(f"otpsync running (pid {info['pid']})")
+    else:
+        print("otpsync not running")
     print(f"  device:      {info['device']}")
     print(f"  sync folder: {info['sync_folder']}")
     print(f"  last backup: {last['time'] + '  ' + last['file'] if last else 'none yet'}")
     print(f"  next backup: {info['next_export'] or '-'}")
+    if failure := info["export_failure"]:
+        print(f"  failed:      {failure.get('time')}  {failure.get('message')}")
+        print(f"  next try:    {failure.get('next_try')}")
     print(f"  pending:     {info['pending']}")
     print(f"  watching:    {info['watch_mode']}")
     if info["last_error"]:
         print(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
-    return 0
+    return 1 if hung else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
