@@ -163,6 +163,7 @@ class Daemon:
                 vault, self._locked = None, True
                 why = str(exc)
             self._write_pid()
+            self.service.sweep_temp_files()
             self._write_status(
                 pid=os.getpid(), started=now_text(), watch_mode=self.cfg.watch.mode,
                 paused=False, last_error=None, next_export=None, export_failure=None,
@@ -574,6 +575,7 @@ class Daemon:
         if not self._folder_present():
             return  # reported as missing; the export is due again when it is back
         try:
+            self.service.sweep_temp_files()
             done = self.service.export_if_changed(always_check=changed_only)
         except OtpsyncError as exc:
             self._export_failed(str(exc))

@@ -40,7 +40,7 @@ from daemon.errors import (
     WrongPassphrase,
 )
 from daemon.exporter import content_fingerprint, prune_own
-from daemon.fsutil import ensure_private_dir, write_atomic, write_new
+from daemon.fsutil import ensure_private_dir, sweep_temp, write_atomic, write_new
 from daemon.inbox import Inbox
 from daemon.intake import Approved, Intake, Outcome, PendingView
 from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
@@ -503,6 +503,17 @@ class Service(Intake):
             raise exc.located(source) from None
         except OSError as exc:
             raise FileMissing(f"{source}: cannot read it ({exc.strerror})") from None
+
+    def sweep_temp_files(self) -> list[Path]:
+        """Remove temp files a crash left behind (ours only, over 10 min old) in the folders
+        otpsync writes into: the sync folder, and the state and data dirs."""
+        p = self.paths
+        folders = [self.config.sync_folder, p.state_dir, self.inbox.dir, p.data_dir,
+                   p.snapshots_dir, p.snapshots_dir / "undone", p.config_dir]  # fmt: skip
+        removed = [path for folder in dict.fromkeys(folders) for path in sweep_temp(folder)]
+        if removed:
+            log.info("removed %d temp file(s) left by an interrupted write", len(removed))
+        return removed
 
     def daemon_status(self) -> dict[str, object]:
         """``otpsync status``: needs no passphrase (config and state files only)."""

@@ -306,3 +306,81 @@ def test_an_export_into_a_read_only_sync_folder_is_retried_until_it_works(
     wait_for(lambda: status_json(me.home)["export_failure"] is None, what="the failure cleared")
     assert daemon.status().problem is None
     assert daemon.status().export_retry is None
+
+
+# --- sweeping our own temp files ------------------------------------------------------------------
+
+OURS = ".~otpsync-0a1b2c3d4e5f.tmp"
+LOOK_ALIKES = [
+    ".~otpsync-0A1B2C3D4E5F.tmp",  # upper-case hex: not what we write
+    ".~otpsync-0a1b2c3d4e5.tmp",  # 11 digits
+    ".~otpsync-0a1b2c3d4e5f0.tmp",  # 13
+    ".~otpsync-0a1b2c3d4e5g.tmp",  # not hex
+    ".~otpsync-0a1b2c3d4e5f.tmp.bak",
+    "x.~otpsync-0a1b2c3d4e5f.tmp",
+    ".~otpsync-0a1b2c3d4e5f.TMP",
+    "~otpsync-0a1b2c3d4e5f.tmp",
+    ".syncthing.2026-11-28-10-00-00-phone-4otp-keys-export.4otp.txt.tmp",
+    ".~lock.notes.odt#",
+]
+
+
+def backdate(path: Path, minutes: float) -> Path:
+    moment = (datetime.now(UTC) - timedelta(minutes=minutes)).timestamp()
+    os.utime(path, (moment, moment), follow_symlinks=False)
+    return path
+
+
+def litter(folder: Path, tag: str, outside: Path) -> tuple[list[Path], list[Path]]:
+    """(what must go, what must stay) in ``folder``: our old temp file, and next to it our
+    fresh one, look-alikes, a folder and a symlink with our name, one owned by another
+    user (when we may chown)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ours = folder / f".~otpsync-{tag:0>12}.tmp"
+    ours.write_bytes(b"half a backup")
+    stay = [folder / OURS]
+    (folder / OURS).write_bytes(b"being written right now")  # fresh: maybe a live write
+    backdate(folder / OURS, 9)
+    for name in LOOK_ALIKES:
+        (folder / name).write_bytes(b"not ours")
+        stay.append(backdate(folder / name, 60))
+    folder_like = folder / ".~otpsync-aaaaaaaaaaaa.tmp"
+    folder_like.mkdir()
+    stay.append(backdate(folder_like, 60))
+    target = outside / f"target-{tag}"
+    target.write_bytes(b"someone else's")
+    link = folder / ".~otpsync-bbbbbbbbbbbb.tmp"
+    link.symlink_to(target)
+    stay += [backdate(link, 60), target]
+    if os.getuid() == 0:
+        foreign = folder / ".~otpsync-cccccccccccc.tmp"
+        foreign.write_bytes(b"another user's")
+        os.chown(foreign, 54321, 54321)
+        stay.append(backdate(foreign, 60))
+    return [backdate(ours, 11)], stay
+
+
+def test_our_old_temp_files_are_swept_at_start_and_before_exports(
+    local_home: MakeLocal, tmp_path: Path
+) -> None:
+    me = local_home("laptop", extra=daemon_settings())
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    gone, stay = [], []
+    for i, folder in enumerate([me.sync, me.path / "state", me.path / "state" / "inbox",
+                                me.path / "data", me.path / "data" / "snapshots"]):  # fmt: skip
+        g, s = litter(folder, f"{i}", outside)
+        gone += g
+        stay += s
+    events = Recorder()
+    me.daemon(events)
+    assert [p for p in gone if p.exists() or p.is_symlink()] == []
+    assert [p for p in stay if not (p.exists() or p.is_symlink())] == []
+
+    crash_debris = me.sync / ".~otpsync-dddddddddddd.tmp"
+    crash_debris.write_bytes(b"another crash")
+    backdate(crash_debris, 20)
+    me.service().add(code(1))  # the daemon exports soon after a change: sweeping first
+    events.wait("exported")
+    assert not crash_debris.exists()
+    assert [p for p in stay if not (p.exists() or p.is_symlink())] == []
