@@ -9,6 +9,7 @@ the vault as it is when asked. One entry per source device; a newer backup repla
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
 from daemon.state import read_json, write_json
 
 log = logging.getLogger(__name__)
+_COPY_RE = re.compile(r"\A[0-9a-f]{8}\.4otp\.txt\Z")  # what put() names a copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +58,24 @@ class Inbox:
             raise VaultBusy("the pending-import queue is locked by another otpsync") from None
 
     def entries(self) -> list[PendingEntry]:
+        """The queue; a missing or damaged index is an empty one (each backup still in the
+        sync folder is queued again by the next scan: see ``Intake.consider``)."""
         raw = read_json(self.index_file, [])
         out = []
         for item in raw if isinstance(raw, list) else []:
             try:
-                out.append(PendingEntry(**item))
+                entry = PendingEntry(**item)
             except TypeError:
+                entry = None
+            if entry is None or not all(isinstance(v, str) for v in asdict(entry).values()):
                 log.warning("dropping a malformed pending entry")
+                continue
+            out.append(entry)
         return sorted(out, key=lambda e: e.queued)
+
+    def holds(self, sha256: str) -> bool:
+        """Is that content queued, with its copy still there? (A stat, not a decryption.)"""
+        return any(e.sha256 == sha256 and (self.dir / e.copy).is_file() for e in self.entries())
 
     def get(self, entry_id: str) -> PendingEntry:
         for entry in self.entries():
@@ -103,10 +115,21 @@ class Inbox:
             entry = PendingEntry(entry_id, device, device_id, created, file, copy, sha256,
                                  queued, source)  # fmt: skip
             write_atomic(self.dir / entry.copy, data)
-            self._save([e for e in entries if e.device_id != device_id] + [entry])
+            kept = [e for e in entries if e.device_id != device_id] + [entry]
+            self._save(kept)
             for old in same:
                 (self.dir / old.copy).unlink(missing_ok=True)
+            self._remove_orphans(kept)
             return entry, (same[0] if same else None)
+
+    def _remove_orphans(self, entries: list[PendingEntry]) -> None:
+        """Copies no entry names (their index was lost or damaged): the backups they came
+        from are queued again from the sync folder, so these only take up room."""
+        named = {e.copy for e in entries}
+        for path in self.dir.glob("*.4otp.txt"):
+            if _COPY_RE.match(path.name) and path.name not in named:
+                log.info("removing %s: no pending entry refers to it", path.name)
+                path.unlink(missing_ok=True)
 
     def remove(self, entry_id: str) -> None:
         with self.locked():

@@ -153,8 +153,15 @@ class Intake:
         except OSError as exc:
             return Outcome("retry" if not final else "damaged", path, f"{path}: {exc.strerror}")
         sha = hashlib.sha256(data).hexdigest()
-        if self.state.seen(sha):
+        seen = self.state.seen(sha)
+        if seen and seen != "queued":
             return Outcome("seen", path)
+        if self.inbox.holds(sha):  # queued already (seen.json may have been lost)
+            if seen is None:
+                self.state.mark_seen(sha, "queued", str(path))
+            return Outcome("seen", path)
+        if seen == "queued":  # but the queue lost it (index or copy gone): look again
+            log.info("%s was queued but is no longer in the queue; looking at it again", path.name)
 
         def settle(kind: str, message: str = "") -> Outcome:
             self.state.mark_seen(sha, kind, str(path))
@@ -256,6 +263,9 @@ class Intake:
         )  # fmt: skip
         if entry is None:
             return Outcome("superseded", path)
+        if replaced is not None and replaced.sha256 != sha:
+            # No longer "queued": a lost queue must not bring an older backup back.
+            self.state.mark_seen(replaced.sha256, "superseded", replaced.file)
         renotify = replaced is None or queued is None or replaced.id != queued.id
         return Outcome("queued", path, entry=entry, plan=plan,
                        renotify=renotify or offer_keys != queued_offer)  # fmt: skip
@@ -312,6 +322,7 @@ class Intake:
             except OtpsyncError as exc:
                 log.warning("dropping pending import %s: %s", entry.id, exc)
                 self.inbox.remove(entry.id)
+                self.state.forget_seen(entry.sha256)  # the next scan queues it again
                 continue
             plan = merge.plan(vault, offer.accounts, source=offer.device_id)
             if not plan.has_changes:
@@ -373,4 +384,5 @@ class Intake:
         if not folder.is_dir():
             raise FileMissing(f"sync folder {folder} does not exist")
         patterns = tuple(s.pattern for s in self.config.watch.sources)
+        self.pending()  # drops entries whose copy is gone or damaged, so they are queued again
         return [self.consider(p) for p in scan(folder, self.config.watch.recursive, patterns)]

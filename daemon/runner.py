@@ -616,7 +616,15 @@ class Daemon:
     # --- status -----------------------------------------------------------------------------
 
     def _refresh(self, vault_changed: bool = False) -> None:
+        before = {Path(v.entry.file) for v in self.status().pending}
+        index_stamp = stamp_of(self.service.inbox.index_file)  # before reading: see below
         pending = tuple(self.service.pending())
+        if self._local_stamps is not None:  # what we just read: a later change is the CLI's
+            self._local_stamps = (self._local_stamps[0], index_stamp)
+        # An entry gone without a word (its index or copy lost, or approved, rejected…):
+        # hand its file on again at the next rescan; consider() knows what it was.
+        for path in before - {Path(v.entry.file) for v in pending}:
+            self._tracker.forget(path)
         changes: dict[str, Any] = {"pending": pending,
                                    "last_export": self.service.state.last_export()}  # fmt: skip
         if vault_changed:

@@ -183,19 +183,34 @@ class StateFiles:
         stamp = file_stamp(self.seen_file)
         if stamp is None or self._seen_cache is None or self._seen_cache[0] != stamp:
             doc = read_json(self.seen_file, {})
-            self._seen_cache = (stamp, doc if isinstance(doc, dict) else {})
+            if not isinstance(doc, dict):
+                log.warning("ignoring seen.json: not what otpsync writes; starting it afresh")
+                doc = {}
+            # Damage inside valid JSON: keep only well-formed marks (the rest is looked at again).
+            doc = {k: v for k, v in doc.items()
+                   if isinstance(v, dict) and isinstance(v.get("outcome"), str)}  # fmt: skip
+            self._seen_cache = (stamp, doc)
         return self._seen_cache[1]
 
     def seen(self, sha256: str) -> str | None:
         entry = self._seen().get(sha256)
         return entry.get("outcome") if isinstance(entry, dict) else None
 
+    def forget_seen(self, sha256: str) -> None:
+        """Look at that content again next time (its queue entry was lost)."""
+        if sha256 in self._seen():
+            self._change_seen(lambda seen: seen.pop(sha256, None))
+
     def mark_seen(self, sha256: str, outcome: str, name: str) -> None:
+        mark = {"outcome": outcome, "file": name, "time": now_text()}
+        self._change_seen(lambda seen: seen.__setitem__(sha256, mark))
+
+    def _change_seen(self, change: Any) -> None:
         # Locked read-modify-write: the CLI (`scan`, `approve`) and the daemon both record.
         ensure_private_dir(self.dir)
         with filelock.FileLock(self.dir / "seen.lock", timeout=15, mode=0o600):
             seen = dict(self._seen())  # a copy: the cache stays true to the file on failure
-            seen[sha256] = {"outcome": outcome, "file": name, "time": now_text()}
+            change(seen)
             if len(seen) > MAX_SEEN:
                 oldest = sorted(seen, key=lambda k: str(seen[k].get("time", "")))
                 for key in oldest[: len(seen) - MAX_SEEN]:

@@ -384,3 +384,76 @@ def test_our_old_temp_files_are_swept_at_start_and_before_exports(
     events.wait("exported")
     assert not crash_debris.exists()
     assert [p for p in stay if not (p.exists() or p.is_symlink())] == []
+
+
+# --- rebuilding lost state ------------------------------------------------------------------------
+
+
+def queue_file(home: Home, name: str) -> Path:
+    return home.path / "state" / "inbox" / name
+
+
+def only_copy(home: Home) -> Path:
+    (copy,) = queue_file(home, "").glob("*.4otp.txt")
+    return copy
+
+
+LOSSES: dict[str, Callable[[Home], None]] = {
+    "index deleted": lambda h: queue_file(h, "index.json").unlink(),
+    "index damaged": lambda h: queue_file(h, "index.json").write_bytes(b'[{"id": "\x00\xff'),
+    "index of the wrong shape": lambda h: queue_file(h, "index.json").write_text(
+        '[{"id": 5, "device": ["phone"]}, "x"]'
+    ),
+    "copy deleted": lambda h: only_copy(h).unlink(),
+    "copy damaged": lambda h: only_copy(h).write_bytes(damage(only_copy(h).read_bytes())),
+}
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_a_lost_queue_entry_is_queued_again_by_the_next_scan(
+    make_home: MakeHome, loss: str
+) -> None:
+    home = make_home("laptop")
+    Peer("phone").drop(home.sync, [1, 2])
+    assert home.ok("scan").stdout.endswith("queued 1.\n")
+    LOSSES[loss](home)
+    rescan = home.run("scan")
+    assert rescan.returncode == 0, rescan.stderr
+    assert rescan.stdout.endswith("queued 1.\n")
+    assert "Traceback" not in rescan.stderr
+    (entry,) = json.loads(home.ok("pending", "--json").stdout)
+    assert (entry["device"], entry["new"]) == ("phone", 2)
+    assert [p.name for p in queue_file(home, "").glob("*.4otp.txt")] == [f"{entry['id']}.4otp.txt"]
+    assert home.ok("scan").stdout.endswith("queued 0.\n")  # and only once
+
+
+@pytest.mark.parametrize(
+    "damaged", [b"\x00\x01 not json", b"[1, 2, 3]", b'{"abc": "queued", "def": {"outcome": 7}}']
+)
+def test_a_damaged_seen_file_is_rebuilt_and_changes_nothing_else(
+    make_home: MakeHome, damaged: bytes
+) -> None:
+    home = make_home("laptop")
+    Peer("phone").drop(home.sync, [1, 2])
+    Peer("tablet").drop(home.sync, [])  # nothing new: remembered as such
+    assert home.ok("scan").stdout.endswith("queued 1.\n")
+    seen = home.path / "state" / "seen.json"
+    seen.write_bytes(damaged)
+    again = home.run("scan")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "Looked at 2 files; queued 0.\n"  # the phone's is queued already
+    assert len(json.loads(home.ok("pending", "--json").stdout)) == 1
+    outcomes = sorted(v["outcome"] for v in json.loads(seen.read_text()).values())
+    assert outcomes == ["nothing-new", "queued"]
+
+
+def test_the_daemon_queues_a_backup_again_when_its_queue_entry_is_lost(
+    local_home: MakeLocal,
+) -> None:
+    me = local_home("laptop", extra=daemon_settings())
+    events = Recorder()
+    me.daemon(events)
+    Peer("phone").drop(me.sync, [1, 2])
+    events.wait("pending")
+    (me.path / "state" / "inbox" / "index.json").unlink()
+    wait_for(lambda: len(me.service().inbox.entries()) == 1, timeout=10, what="queued again")
