@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from daemon import config as config_mod
-from daemon import importers
+from daemon import importers, vault_store
 from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
@@ -59,6 +59,13 @@ class ImportPreview:
     origin: str  # "backup from laptop, 2026-11-28 10:00 UTC" or "Aegis vault export"
     plan: MergePlan
     header: Header | None = None  # our own format only
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    snapshot: Snapshot
+    codes: int | None  # None: it does not open
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,13 +315,30 @@ class Service(Intake):
         snaps = self.store.snapshots()
         return snaps[0].reason if snaps else None
 
-    def undo(self) -> tuple[Snapshot, VaultData, VaultData]:
-        """Restore the vault from before the last change: (snapshot, before, after)."""
+    def undo(self) -> tuple[Snapshot, VaultData | None, VaultData]:
+        """Restore the vault from before the last change: (snapshot, before, after). When
+        the vault itself no longer opens (damaged), ``before`` is None and the newest
+        snapshot that opens is restored."""
         store = self.store
         with store.locked():
-            before = store.load()
-            snap, after = store.undo()
+            try:
+                before: VaultData | None = store.load()
+            except vault_store.DAMAGE as exc:
+                log.warning("%s", str(exc).removesuffix(vault_store.RECOVERY_HINT))
+                before = None
+            snap, after = store.undo(recover=before is None)
         return snap, before, after
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        """The snapshots, newest first, each with its code count (or why it does not open)."""
+        store = self.store
+        found = []
+        for snap in store.snapshots():
+            try:
+                found.append(SnapshotInfo(snap, len(store.open_snapshot(snap).accounts)))
+            except (BackupError, FileMissing) as exc:
+                found.append(SnapshotInfo(snap, None, str(exc)))
+        return found
 
     # --- backups ------------------------------------------------------------------------------
 
@@ -582,4 +606,5 @@ __all__ = [
     "Outcome",
     "PendingView",
     "Service",
+    "SnapshotInfo",
 ]

@@ -23,8 +23,10 @@ from daemon.errors import (
     BackupError,
     DamagedFile,
     FileMissing,
+    NotABackup,
     NothingToUndo,
     NoVault,
+    TruncatedFile,
     VaultBusy,
     VaultExists,
 )
@@ -32,6 +34,12 @@ from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
 from daemon.paths import Paths
 
 LOCK_TIMEOUT = 15.0
+RECOVERY_HINT = (
+    "; `otpsync snapshots` lists the copies taken before each change, and `otpsync undo`"
+    " restores the newest one that opens"
+)
+# How a vault that is there but no longer opens fails (a wrong passphrase is not damage).
+DAMAGE = (DamagedFile, TruncatedFile, NotABackup)
 _SNAP_SUFFIX = ".4otp.txt"
 _STAMP = "%Y-%m-%dT%H-%M-%S.%fZ"
 
@@ -110,7 +118,10 @@ class VaultStore:
             ) from None
         except OSError as exc:
             raise FileMissing(f"cannot read {self.paths.vault_file}: {exc.strerror}") from None
-        header, vault = self._open(data, self.paths.vault_file)
+        try:
+            header, vault = self._open(data, self.paths.vault_file)
+        except DAMAGE as exc:
+            raise type(exc)(exc.message + RECOVERY_HINT) from None
         self._salt, self._salt_kdf = header.kdf_salt, header.kdf
         return vault
 
@@ -163,15 +174,36 @@ class VaultStore:
             old.path.unlink(missing_ok=True)
         return Snapshot(path, now, reason)
 
-    def undo(self) -> tuple[Snapshot, VaultData]:
+    def open_snapshot(self, snap: Snapshot) -> VaultData:
+        try:
+            data = snap.path.read_bytes()
+        except OSError as exc:
+            raise FileMissing(f"cannot read {snap.path}: {exc.strerror}") from None
+        return self._open(data, snap.path)[1]
+
+    def undo(self, *, recover: bool = False) -> tuple[Snapshot, VaultData]:
         """Put the newest snapshot back (call with the lock held). The vault it replaces is
-        kept in snapshots/undone/, so even an undo loses nothing."""
+        kept in snapshots/undone/, so even an undo loses nothing.
+
+        ``recover`` (the vault itself does not open): the newest snapshot *that opens*, so
+        one damaged snapshot does not stand between the person and the ones before it."""
         snaps = self.snapshots()
         if not snaps:
             raise NothingToUndo("nothing to undo (no snapshot left)")
-        latest = snaps[0]
+        for latest in snaps:
+            try:
+                vault = self.open_snapshot(latest)
+                break
+            except (BackupError, FileMissing):
+                if not recover:
+                    raise
+        else:
+            raise DamagedFile(
+                f"the vault does not open, nor does any of its {len(snaps)} snapshot(s); your"
+                " other devices' backups in the sync folder hold your codes too"
+                " (`otpsync import FILE`)"
+            )
         data = latest.path.read_bytes()
-        _, vault = self._open(data, latest.path)
         undone = self.paths.snapshots_dir / "undone"
         ensure_private_dir(undone)
         stamp = datetime.now(UTC).strftime(_STAMP)

@@ -457,3 +457,73 @@ def test_the_daemon_queues_a_backup_again_when_its_queue_entry_is_lost(
     events.wait("pending")
     (me.path / "state" / "inbox" / "index.json").unlink()
     wait_for(lambda: len(me.service().inbox.entries()) == 1, timeout=10, what="queued again")
+
+
+# --- recovering a damaged vault -------------------------------------------------------------------
+
+
+def flip_a_byte(path: Path) -> None:
+    """One flipped bit in the body, as a failing disk or a bad sync would leave it."""
+    data = bytearray(path.read_bytes())
+    i = data.index(b"\n\n") + 40
+    data[i] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_undo_recovers_a_vault_with_one_flipped_byte(make_home: MakeHome, tmp_path: Path) -> None:
+    home = with_codes(make_home("laptop"), tmp_path, 3)  # snapshot "import" (0 codes)
+    home.ok(
+        "add", "--issuer", "Fourth", "--account", "a", "--secret", "-", input=f"{code(4).secret}\n"
+    )  # fmt: skip  (snapshot "add": 3 codes)
+    snapshots = json.loads(home.ok("snapshots", "--json").stdout)
+    assert [(s["reason"], s["codes"], s["problem"]) for s in snapshots] == [
+        ("add", 3, None), ("import", 0, None),
+    ]  # fmt: skip
+    flip_a_byte(home.path / "data" / "vault.4otp.txt")
+
+    refused = home.run("list")
+    assert refused.returncode == 1
+    assert "`otpsync snapshots`" in refused.stderr
+    assert "`otpsync undo`" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
+
+    listing = home.ok("snapshots").stdout.splitlines()
+    assert listing[0].split() == ["TAKEN", "(UTC)", "BEFORE", "CODES"]
+    assert [line.split()[2:] for line in listing[1:]] == [["add", "3"], ["import", "0"]]
+
+    undone = home.ok("undo")
+    assert undone.stdout.startswith(
+        "The vault did not open; restored the newest snapshot that does, from before `add` at "
+    )
+    assert undone.stdout.endswith(": 3 codes.\n")
+    assert len(json.loads(home.ok("list", "--json").stdout)) == 3
+    kept = list((home.path / "data" / "snapshots" / "undone").glob("*.4otp.txt"))
+    assert len(kept) == 1  # the damaged vault is kept aside, not thrown away
+
+
+def test_undo_skips_damaged_snapshots_when_the_vault_is_damaged_too(
+    make_home: MakeHome, tmp_path: Path
+) -> None:
+    home = with_codes(make_home("laptop"), tmp_path, 3)
+    home.ok("add", "--issuer", "Fourth", "--account", "a", "--secret", "-",
+            input=f"{code(4).secret}\n")  # fmt: skip
+    snaps = home.path / "data" / "snapshots"
+    newest = max(snaps.glob("*-add.4otp.txt"))
+    flip_a_byte(newest)
+    flip_a_byte(home.path / "data" / "vault.4otp.txt")
+    rows = json.loads(home.ok("snapshots", "--json").stdout)
+    assert (rows[0]["codes"], rows[0]["reason"]) == (None, "add")
+    assert "damaged" in rows[0]["problem"]
+    assert "does not open" in home.ok("snapshots").stdout
+    undone = home.ok("undo")
+    assert "from before `import`" in undone.stdout
+    assert undone.stdout.endswith(": 0 codes.\n")
+    assert home.ok("list", "--json").stdout == "[]\n"
+
+    flip_a_byte(home.path / "data" / "vault.4otp.txt")  # again: now only the bad one is left
+    before = home.digest()
+    refused = home.run("undo")
+    assert refused.returncode == 1
+    assert "the vault does not open, nor does any of its 1 snapshot(s)" in refused.stderr
+    assert "`otpsync import FILE`" in refused.stderr
+    assert home.digest() == before
