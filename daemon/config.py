@@ -58,6 +58,7 @@ class WatchSettings:
     settle: float = 2.0
     poll_interval: float = 5.0
     retries: int = 3
+    notify_after: float = 2.0  # a burst of queued backups is told once it is this quiet
     sources: tuple[WatchSource, ...] = ()
 
 
@@ -82,11 +83,12 @@ _TABLES = {
     "kdf": {"memory_kib", "iterations", "lanes"},
     "vault": {"snapshots"},
     "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce", "retry"},
-    "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources"},
+    "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources",
+              "notify_after"},
     "watch.sources": {"name", "pattern", "format", "password_command", "password_file", "keyring"},
     "tray": {"clipboard_clear"},
     "daemon": {"heartbeat"},
-}
+}  # fmt: skip
 
 
 def check_device_name(name: str) -> str:
@@ -251,6 +253,7 @@ def _watch_settings(t: _Table, path: Path) -> WatchSettings:
         settle=t.duration("settle", d.settle, 0, 600),
         poll_interval=t.duration("poll_interval", d.poll_interval, 0.1, 3600),
         retries=t.number("retries", d.retries, 0, 100),
+        notify_after=t.duration("notify_after", d.notify_after, 0, 600),
         sources=_watch_sources(t, path),
     )
 

@@ -30,6 +30,7 @@ from daemon.core.durations import format_duration
 from daemon.core.payload import VaultData
 from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable, WriteFailed
 from daemon.fsutil import write_atomic
+from daemon.notices import Coalescer, DeviceOffer, Notice
 from daemon.service import Approved, Exported, Outcome, PendingView, Service
 from daemon.state import LastExport, heartbeat_stale, now_text
 from daemon.watcher import NativeWatch, SettleTracker, scan, stamp_of
@@ -41,6 +42,7 @@ LOCAL_CHECK = 1.0  # how often the worker looks for changes the CLI made (two st
 LOCKED_RETRY = 30.0  # waiting for the passphrase: how often to ask its sources again
 LOCKED_PROBLEM = "passphrase unavailable: backups wait for it"
 RETRY_MAX = 600.0  # the longest wait between two tries of a failing export
+NOTIFY_LONGEST = 10  # a stream of backups is told at least every 10 × [watch] notify_after
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -52,7 +54,9 @@ def retry_delay(failures: int, base: float, cap: float = RETRY_MAX) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """What listeners hear: kind is pending, merged, exported, error or status."""
+    """What listeners hear: kind is pending (one backup queued), notify (what to tell the
+    person about a burst of them: data is a ``notices.Notice``), merged, exported, error or
+    status."""
 
     kind: str
     message: str = ""
@@ -135,6 +139,8 @@ class Daemon:
         self._export_retry: float | None = None  # monotonic time of the next try
         self._last_beat = 0.0  # wall-clock time of the last heartbeat written
         self._pid_written = False
+        quiet = cfg.watch.notify_after
+        self._notices = Coalescer(quiet, NOTIFY_LONGEST * quiet)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -453,6 +459,8 @@ class Daemon:
                 deadlines.append(self._export_due)
             if self._export_retry is not None:
                 deadlines.append(self._export_retry)
+            if (tell := self._notices.deadline()) is not None:
+                deadlines.append(tell)
         return min([*deadlines, now + 3600])
 
     def _tick(self) -> None:
@@ -477,12 +485,22 @@ class Daemon:
         for path, last in self._tracker.due(time.monotonic()):
             self._consider(path, last)
             self._beat()  # a burst of files is one tick, but not a silent one
+            self._tell()
         if self._export_due is not None and time.monotonic() >= self._export_due:
             self._export_due = None
             self._scheduled_export(changed_only=True)
         if self._export_retry is not None and time.monotonic() >= self._export_retry:
             self._export_retry = None
             self._scheduled_export(changed_only=True)
+        self._tell()
+
+    def _tell(self) -> None:
+        """The notification for a burst of queued backups, once it is over (notices.py):
+        listeners hear one ``notify`` event, whose data is the ``Notice``."""
+        pending = {v.entry.id for v in self.status().pending}
+        notice: Notice | None = self._notices.due(time.monotonic(), pending)
+        if notice is not None:
+            self._emit("notify", notice.message, notice)
 
     def _beat(self) -> None:
         """The heartbeat: every ``[daemon] heartbeat`` (and with every status change),
@@ -544,6 +562,9 @@ class Daemon:
             u = len(outcome.plan.of("updated"))
             what = f"{n} new code{'s' if n != 1 else ''}" + (f", {u} updated" if u else "")
             log.info("queued backup from %s: %s", outcome.entry.device, what)
+            entry = outcome.entry
+            offer = DeviceOffer(entry.device, entry.device_id, entry.id, n, u)
+            self._notices.add(offer, time.monotonic(), news=outcome.renotify)
             if outcome.renotify:
                 self._emit("pending", f"Backup from {outcome.entry.device}: {what}", outcome)
         elif outcome.kind in ("damaged", "wrong-passphrase"):

@@ -55,10 +55,11 @@ keep = {keep}
 [watch]
 mode = "{mode}"
 recursive = {recursive}
-settle = "0.2s"
+settle = "{settle}"
 rescan = "1s"
 poll_interval = "0.2s"
 retries = 3
+notify_after = "{notify_after}"
 {daemon}
 """
 
@@ -72,6 +73,8 @@ def daemon_settings(
     cron: str = "",
     retry: str = "",
     heartbeat: str = "",
+    settle: str = "0.2s",
+    notify_after: str = "0.1s",
 ) -> str:
     """The [export] and [watch] tables of a test home; ``retry`` (a failed export's first
     retry) and ``heartbeat`` ([daemon]) as durations, when the test needs them short."""
@@ -83,6 +86,8 @@ def daemon_settings(
         recursive=str(recursive).lower(),
         retry=f'retry = "{retry}"' if retry else "",
         daemon=f'\n[daemon]\nheartbeat = "{heartbeat}"' if heartbeat else "",
+        settle=settle,
+        notify_after=notify_after,
     )
 
 

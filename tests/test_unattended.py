@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from daemon.cli import SIGPIPE_EXIT
 from daemon.core import backup_format, payload
 from daemon.core.backup_format import MasterKeys
 from daemon.exporters.otpauth import uri_list
+from daemon.notices import Coalescer, DeviceOffer
 from daemon.runner import RETRY_MAX, retry_delay
 from tests.conftest import PASSPHRASE, Home, base_env, otpsync_argv
 from tests.daemon_support import (
@@ -31,7 +33,9 @@ from tests.daemon_support import (
     daemon_settings,
     damage,
     minutes_ago,
+    seen_outcome,
     status_json,
+    stays_false,
     wait_for,
     watching_logs,
 )
@@ -527,3 +531,134 @@ def test_undo_skips_damaged_snapshots_when_the_vault_is_damaged_too(
     assert "the vault does not open, nor does any of its 1 snapshot(s)" in refused.stderr
     assert "`otpsync import FILE`" in refused.stderr
     assert home.digest() == before
+
+
+# --- one notification per burst -------------------------------------------------------------------
+
+
+def offer(device: str, entry: str, new: int, updated: int = 0) -> DeviceOffer:
+    return DeviceOffer(device, f"id-{device}", entry, new, updated)
+
+
+def test_a_burst_from_one_device_is_one_notice_naming_its_latest_entry() -> None:
+    c = Coalescer(quiet=2, longest=20)
+    for i in range(5):
+        c.add(offer("phone", f"e{i}", new=i + 1), now=i * 0.4)
+    assert c.due(now=2.0) is None  # still coming: 0.4 s ago
+    notice = c.due(now=1.6 + 2)
+    assert notice is not None
+    assert notice.message == "Backup from phone: 5 new codes"
+    assert (notice.entry_ids, notice.replaces) == (("e4",), "id-phone")
+    assert c.due(now=100) is None  # told once
+
+
+def test_many_devices_at_once_are_one_summary() -> None:
+    c = Coalescer(quiet=2, longest=20)
+    c.add(offer("phone", "a", new=3), now=0)
+    c.add(offer("tablet", "b", new=4, updated=1), now=0.1)
+    c.add(offer("desktop", "c", new=5), now=0.2)
+    notice = c.due(now=5)
+    assert notice is not None
+    assert notice.message == "3 devices: 12 new codes, 1 updated"
+    assert (notice.entry_ids, notice.replaces) == (("a", "b", "c"), None)
+
+
+def test_a_steady_stream_is_still_told_and_handled_entries_are_left_out() -> None:
+    c = Coalescer(quiet=2, longest=20)
+    for i in range(60):  # one backup a second for a minute: never 2 s quiet
+        c.add(offer("phone", f"e{i}", new=1), now=float(i))
+        if i == 20:
+            notice = c.due(now=float(i))
+            assert notice is not None
+            assert notice.entry_ids == ("e20",)
+    c.add(offer("tablet", "t", new=1), now=60)
+    c.add(offer("phone", "e60", new=1), now=60, news=False)  # same offer, newer entry
+    c.add(offer("laptop", "x", new=1), now=60, news=False)  # nothing held for it: no news
+    notice = c.due(now=70, pending={"t"})  # the phone's was approved meanwhile
+    assert notice is not None
+    assert notice.message == "Backup from tablet: 1 new code"
+    assert c.due(now=100, pending=set()) is None
+
+
+def notifications(daemon: Spawned) -> list[str]:
+    return [
+        line
+        for line in daemon.output().splitlines()
+        if line.startswith("otpsync: Backup from") or " devices: " in line
+    ]
+
+
+def quiet_for(daemon: Spawned, seconds: float) -> list[str]:
+    """The notifications printed so far, once none more came for ``seconds``."""
+    while True:
+        seen = notifications(daemon)
+        if stays_false(lambda seen=seen: notifications(daemon) != seen, seconds):
+            return seen
+
+
+def test_340_backups_arriving_at_once_are_told_in_a_few_lines(
+    make_home: MakeHome, spawn: Spawn
+) -> None:
+    """A sync client catching up: 85 backups from each of 4 devices, oldest first, each
+    offering one code more than the one before (so each is news on its own)."""
+    home = make_home("laptop", extra=daemon_settings(notify_after="1s"))
+    daemon = spawn(home)
+    daemon.wait_running()
+    peers = [Peer(name) for name in ("phone", "tablet", "desktop", "work")]
+    start = minutes_ago(600)
+    began = time.monotonic()
+    for k in range(85):
+        for d, peer in enumerate(peers):
+            created = start + timedelta(minutes=k)
+            peer.drop(home.sync, range(d * 1000, d * 1000 + k + 1), created)
+
+    def all_in() -> bool:
+        entries = json.loads(home.ok("pending", "--json").stdout)
+        return [e["new"] for e in entries] == [85, 85, 85, 85]
+
+    wait_for(all_in, timeout=180, what="each device's newest backup queued")
+    took = time.monotonic() - began  # 3 s on a quiet machine; much more on a busy disk
+    told = quiet_for(daemon, 3.0)
+    # One line per 10 × notify_after (10 s) while the burst lasts, and the last one.
+    assert 1 <= len(told) <= min(10, int(took // 10) + 2), (took, told)
+    assert told[-1] in ("otpsync: 4 devices: 340 new codes", "otpsync: 4 devices: 339 new codes")
+
+
+def test_200_rewrites_of_one_file_are_told_once_or_a_few_times(
+    make_home: MakeHome, spawn: Spawn
+) -> None:
+    """A device rewriting its backup every 400 ms, scaled down ten times (40 ms apart, told
+    after 0.3 s of quiet instead of 3 s; settle 0 so that every rewrite is looked at)."""
+    home = make_home("laptop", extra=daemon_settings(settle="0s", notify_after="0.3s"))
+    daemon = spawn(home)
+    daemon.wait_running()
+    phone = Peer("phone")
+    name = phone.name(minutes_ago(60))
+    start = minutes_ago(60)
+    with watching_logs():
+        for k in range(200):
+            data = phone.backup(range(k + 1), start + timedelta(seconds=k))
+            temp = home.sync / f".syncthing.{name}.tmp"
+            temp.write_bytes(data)
+            os.replace(temp, home.sync / name)  # as sync clients do: complete, then renamed
+            time.sleep(0.04)  # the pace of the rewrites under test, not synchronisation
+    wait_for(lambda: (e := json.loads(home.ok("pending", "--json").stdout)) and e[0]["new"] == 200,
+             timeout=30, what="the last rewrite queued")  # fmt: skip
+    told = quiet_for(daemon, 1.5)
+    assert 1 <= len(told) <= 6, told
+    assert told[-1] == "otpsync: Backup from phone: 200 new codes"
+
+
+def test_a_backup_that_brings_nothing_new_tells_nothing(local_home: MakeLocal) -> None:
+    me = local_home("laptop", extra=daemon_settings())
+    me.service().add(code(1))
+    events = Recorder()
+    me.daemon(events)
+    known = Peer("phone").drop(me.sync, [1])
+    wait_for(lambda: seen_outcome(me.path, known) == "nothing-new", what="the backup looked at")
+    assert stays_false(lambda: events.of("notify") or events.of("pending"), 0.5)
+    Peer("tablet").drop(me.sync, [1, 2])
+    (told,) = events.wait("notify")
+    assert told.message == "Backup from tablet: 1 new code"
+    (view,) = me.service().pending()
+    assert told.data.entry_ids == (view.entry.id,)

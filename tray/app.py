@@ -82,7 +82,7 @@ class TrayApp:
     def _on_event(self, event: Event) -> None:
         """On the daemon's worker thread: the redraw goes to the UI thread where needed."""
         self._on_ui(self._safe_refresh)
-        if event.kind == "pending":
+        if event.kind == "notify":  # a burst of queued backups, told once (daemon/notices.py)
             self.notify(f"{event.message} — open the tray menu to review")
         elif event.kind == "merged" or (event.kind == "error" and self.daemon.status().problem):
             self.notify(event.message)

@@ -44,7 +44,9 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
 
     def say(event: Event) -> None:
-        if event.kind in ("pending", "merged", "error"):
+        """The notifications the tray would show, one line each (a burst of backups is one
+        ``notify``: see daemon/notices.py), and errors."""
+        if event.kind in ("notify", "merged", "error"):
             print(f"otpsync: {event.message}", file=sys.stderr, flush=True)
 
     daemon.add_listener(say)

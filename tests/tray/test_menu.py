@@ -470,6 +470,7 @@ def running(clone_home: Callable[..., Home], tmp_path: Path) -> Iterator[Running
         app.icon.visible = True
         drop(export_backup(phone, tmp_path / "phone-out"), laptop.sync)
         events.wait("pending")
+        events.wait("notify")  # the burst (of one) is over: its notification is out
         yield Running(app, daemon, events, laptop, phone)
     finally:
         app.quit()
