@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from daemon import importers
 from daemon.config import WatchSource
 from daemon.core import backup_format, merge, payload
 from daemon.core.accounts import Account
+from daemon.core.durations import format_duration
 from daemon.core.merge import Change, MergePlan
 from daemon.core.payload import VaultData
 from daemon.errors import (
@@ -106,6 +108,27 @@ class Approved:
     export_error: str | None
 
 
+RECENT = 60.0  # seconds: a truncated file changed this recently may still be arriving
+
+
+def explain_truncation(exc: OtpsyncError, path: Path, read: int) -> OtpsyncError:
+    """A truncated file, said as what happened: still growing (bigger now than what was
+    read), changed moments ago (may still be arriving), or long unchanged (cut short)."""
+    if not isinstance(exc, TruncatedFile):
+        return exc
+    try:
+        st = path.stat()
+    except OSError:
+        return exc
+    if st.st_size != read:
+        why = "it is still growing: being written or downloaded; try again once it is complete"
+    elif (age := time.time() - st.st_mtime) < RECENT:
+        why = f"it changed {format_duration(age)} ago, so it may still be arriving"
+    else:
+        why = f"it has not changed for {format_duration(age)}, so it was cut short: copy it again"
+    return TruncatedFile(f"{exc.message}; {why}")
+
+
 def source_device_id(source: WatchSource) -> str:
     """A stable UUID for another app's backups, so rejections work as for a device."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"otpsync:watch-source:{source.name}"))
@@ -168,6 +191,7 @@ class Intake:
             return Outcome(kind, path, message)
 
         def retry_or_damaged(exc: OtpsyncError) -> Outcome:
+            exc = explain_truncation(exc, path, len(data))
             if not final:
                 return Outcome("retry", path, str(exc.located(path)))
             return settle("damaged", str(exc.located(path)))

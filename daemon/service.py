@@ -42,7 +42,7 @@ from daemon.errors import (
 from daemon.exporter import content_fingerprint, prune_own
 from daemon.fsutil import ensure_private_dir, sweep_temp, write_atomic, write_new
 from daemon.inbox import Inbox
-from daemon.intake import Approved, Intake, Outcome, PendingView
+from daemon.intake import Approved, Intake, Outcome, PendingView, explain_truncation
 from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles, heartbeat_stale, parse_time
@@ -466,7 +466,7 @@ class Service(Intake):
         self.store  # noqa: B018 -- no vault, no import: say so before reading the file
         data = self._read_import_file(source)
         try:
-            if fmt == "otpsync" or (fmt == "auto" and data.startswith(backup_format.MAGIC_BYTES)):
+            if fmt == "otpsync" or (fmt == "auto" and backup_format.looks_sealed(data)):
                 header, incoming = self._open_backup(data, password)
                 origin = f"backup from {header.device}, {header.created:%Y-%m-%d %H:%M} UTC"
                 accounts, device_id = incoming.accounts, header.device_id
@@ -483,7 +483,7 @@ class Service(Intake):
                 accounts = tuple(importer.parse(data, password))
                 origin = f"{importer.title} export"
         except BackupError as exc:
-            raise exc.located(source) from None
+            raise explain_truncation(exc, source, len(data)).located(source) from None
         plan = merge.plan(self.vault(), accounts, source=device_id, include_deleted=include_deleted)
         return ImportPreview(source, origin, plan, header)
 

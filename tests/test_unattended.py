@@ -20,7 +20,9 @@ import pytest
 from daemon.cli import SIGPIPE_EXIT
 from daemon.core import backup_format, payload
 from daemon.core.backup_format import MasterKeys
+from daemon.errors import TruncatedFile
 from daemon.exporters.otpauth import uri_list
+from daemon.intake import explain_truncation
 from daemon.notices import Coalescer, DeviceOffer
 from daemon.runner import RETRY_MAX, retry_delay
 from tests.conftest import PASSPHRASE, Home, base_env, otpsync_argv
@@ -662,3 +664,75 @@ def test_a_backup_that_brings_nothing_new_tells_nothing(local_home: MakeLocal) -
     assert told.message == "Backup from tablet: 1 new code"
     (view,) = me.service().pending()
     assert told.data.entry_ids == (view.entry.id,)
+
+
+# --- messages say what happened -------------------------------------------------------------------
+
+
+def refusal(home: Home, path: Path) -> str:
+    """The one line ``otpsync import`` refuses ``path`` with (nothing changed)."""
+    before = home.digest()
+    done = home.run("import", str(path), "--yes")
+    assert done.returncode == 1, done
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("otpsync: error: ")
+    assert home.digest() == before
+    return line
+
+
+RESAVED = {
+    "UTF-8": lambda data: b"\xef\xbb\xbf" + data,  # Notepad's "UTF-8 with BOM"
+    "UTF-16": lambda data: data.decode("ascii").encode("utf-16"),  # BOM, 2 bytes a character
+}
+
+
+@pytest.mark.parametrize("encoding", list(RESAVED))
+def test_a_byte_order_mark_says_a_text_editor_re_saved_it(
+    make_home: MakeHome, tmp_path: Path, encoding: str
+) -> None:
+    home = make_home("laptop")
+    path = tmp_path / "edited.4otp.txt"
+    path.write_bytes(RESAVED[encoding](Peer("phone").backup([1])))
+    line = refusal(home, path)
+    assert f"starts with a {encoding} byte-order mark, so a text editor re-saved it" in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "count"), [(b"sent from my phone\n", "19 bytes"), (b"\n", "1 byte"), (b"x", "1 byte")]
+)
+def test_bytes_after_the_end_line_are_not_called_truncated(
+    make_home: MakeHome, tmp_path: Path, extra: bytes, count: str
+) -> None:
+    home = make_home("laptop")
+    path = tmp_path / "appended.4otp.txt"
+    path.write_bytes(Peer("phone").backup([1]) + extra)
+    line = refusal(home, path)
+    assert f"file is damaged ({count} after its end line: something was appended to it)" in line
+    assert "truncated" not in line
+
+
+def test_a_truncated_file_says_whether_it_may_still_be_arriving(
+    make_home: MakeHome, tmp_path: Path
+) -> None:
+    home = make_home("laptop")
+    data = Peer("phone").backup([1])
+    path = tmp_path / "partial.4otp.txt"
+    path.write_bytes(data[: len(data) // 2])
+    assert "it changed 0 s ago, so it may still be arriving" in refusal(home, path)
+    backdate(path, 120)
+    assert "it has not changed for 2 h, so it was cut short: copy it again" in refusal(home, path)
+
+
+def test_a_file_bigger_than_what_was_read_is_still_growing(tmp_path: Path) -> None:
+    data = Peer("phone").backup([1])
+    path = tmp_path / "arriving.4otp.txt"
+    path.write_bytes(data[:100])
+    try:
+        backup_format.read_header(path.read_bytes())
+    except TruncatedFile as exc:
+        path.write_bytes(data[:200])  # the download went on meanwhile
+        explained = explain_truncation(exc, path, read=100)
+    assert isinstance(explained, TruncatedFile)
+    assert str(explained).endswith(
+        "; it is still growing: being written or downloaded; try again once it is complete"
+    )
