@@ -699,8 +699,8 @@ class Daemon:
         log.error("%s", message)
         stamp = now_text()
         self._set_status(last_error=(stamp, message))
+        self._emit("error", message)  # first: a failure to write it down is told after it
         self._write_status(last_error={"time": stamp, "message": message})
-        self._emit("error", message)
 
     def _emit(self, kind: str, message: str = "", data: Any = None) -> None:
         event = Event(kind, message, data)

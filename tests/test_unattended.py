@@ -195,7 +195,7 @@ def test_a_full_home_disk_stops_nothing_for_good(
     small_disk.fill()
     peer = Peer("phone")
     peer.drop(sync_folder, [1, 2])
-    daemon.wait_output("cannot take in")  # said on stderr (the log file is on the full disk)
+    daemon.wait_output("No space left on device")  # on stderr: the log file is on that disk
     status = home.run("status")
     assert status.stdout.startswith(("otpsync running", "otpsync not responding")), status
     assert status_json(home)["pending"] == 0
