@@ -66,11 +66,14 @@ class Peer:
     device_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     salt: bytes = field(default_factory=lambda: os.urandom(backup_format.SALT_BYTES))
 
-    def write(self, folder: Path, codes: Iterable[Account], created: datetime) -> Path:
+    def write(
+        self, folder: Path, codes: Iterable[Account], created: datetime, seq: int = 0
+    ) -> Path:
         vault = VaultData(self.device_id, self.device, created, tuple(codes))
         data = backup_format.seal(
             payload.encode(vault), kind="backup", device_id=self.device_id,
             device=self.device, created=created, keys=KEYS, kdf_salt=self.salt, kdf=KDF,
+            seq=seq,
         )  # fmt: skip
         path = folder / backup_name(created, self.device)
         path.write_bytes(data)
@@ -215,8 +218,14 @@ def bench_idle(root: Path) -> None:
 # --- 3. start-up scan -------------------------------------------------------------------------
 
 
-def bench_startup_scan(root: Path, devices: int = 5, per_device: int = 100) -> None:
-    sync = root / "sync-scan"
+def bench_startup_scan(
+    root: Path, devices: int = 5, per_device: int = 100, seq: bool = True
+) -> None:
+    """A fresh home, a folder holding ``per_device`` backups of each of ``devices`` devices.
+    With sequence numbers (``seq``) only each device's newest is decrypted; without (files
+    from before them) every file is, as before."""
+    label = "with sequence numbers" if seq else "v1-style, no sequence numbers"
+    sync = root / f"sync-scan-{seq}"
     sync.mkdir()
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
     long_ago = time.time() - 86400
@@ -224,13 +233,22 @@ def bench_startup_scan(root: Path, devices: int = 5, per_device: int = 100) -> N
         peer = Peer(f"device{d}")
         for k in range(per_device):
             codes = [code(1000 * d + i) for i in range(k % 10 + 1)]
-            path = peer.write(sync, codes, base + timedelta(hours=k))
+            path = peer.write(sync, codes, base + timedelta(hours=k), seq=k + 1 if seq else 0)
             os.utime(path, (long_ago, long_ago))  # there before the daemon started
-    home = make_home(root, "scanner", sync, "[export]\non_start = false\n")
+    home = make_home(root, f"scanner-{seq}", sync, "[export]\non_start = false\n")
     svc = service(home)
     daemon = Daemon(svc)
     total = devices * per_device
     seen_file = home / "state" / "seen.json"
+    opened = 0
+    real_open = backup_format.open_sealed
+
+    def counting_open(data: bytes, keys: backup_format.MasterKeys) -> tuple[object, bytes]:
+        nonlocal opened
+        opened += 1
+        return real_open(data, keys)
+
+    backup_format.open_sealed = counting_open  # type: ignore[assignment]
     started = time.perf_counter()
     daemon.start()
     try:
@@ -246,20 +264,26 @@ def bench_startup_scan(root: Path, devices: int = 5, per_device: int = 100) -> N
         elapsed = time.perf_counter() - started
     finally:
         daemon.stop()
+        backup_format.open_sealed = real_open  # type: ignore[assignment]
     queued = len(service(home).pending())
-    print(f"3. start-up scan of {total} backups from {devices} devices:"
+    print(f"3. start-up scan of {total} backups from {devices} devices, {label}:"
           f" {elapsed:.2f} s until all processed, {svc.store.keys.kdf_runs} Argon2 runs"
-          f" (1 for the vault + 1 per device), {queued} pending entries")  # fmt: skip
+          f" (1 for the vault + 1 per device), {opened} decryptions (the vault's included),"
+          f" {queued} pending entries")  # fmt: skip
 
 
 def main() -> None:
+    """All figures; ``bench_daemon.py scan`` only the start-up scans."""
+    only_scan = sys.argv[1:] == ["scan"]
     print(f"otpsync daemon bench — Python {sys.version.split()[0]}, {os.cpu_count()} CPUs,"
           f" KDF {KDF.memory_kib // 1024} MiB t={KDF.iterations} p={KDF.lanes}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="otpsync-bench-") as tmp:
         root = Path(tmp)
-        bench_latency(root)
-        bench_idle(root)
-        bench_startup_scan(root)
+        if not only_scan:
+            bench_latency(root)
+            bench_idle(root)
+        bench_startup_scan(root, seq=True)
+        bench_startup_scan(root, seq=False)
 
 
 if __name__ == "__main__":

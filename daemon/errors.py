@@ -116,6 +116,10 @@ class WrongPassphrase(BackupError):
     """The file is intact, but our passphrase does not open it."""
 
 
+class KdfBudgetSpent(BackupError):
+    """Opening the file needs a fresh Argon2 run, and this hour's are used up: it waits."""
+
+
 # --- importing another authenticator app's export; raised before anything is written -------
 
 

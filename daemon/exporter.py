@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import stat
 from pathlib import Path
 
 from daemon.core import backup_format, payload
-from daemon.core.candidates import is_candidate_name
 from daemon.core.filenames import NAME_RE
 from daemon.core.payload import VaultData
 from daemon.errors import BackupError
+from daemon.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -20,30 +22,38 @@ def content_fingerprint(vault: VaultData) -> str:
     return hashlib.sha256(payload.encode(vault.for_backup())).hexdigest()
 
 
-def own_backups(folder: Path, device_id: str) -> list[tuple[str, Path]]:
-    """This device's backups in ``folder`` as (created, path), newest first — by header, so
-    another device's files and anything that is not a backup are never included.
+def own_backups(folder: Path, ledger: Ledger) -> list[Path]:
+    """This device's backups in ``folder``, newest first: the files the ledger says it wrote,
+    whose bytes are still the bytes it wrote. Nothing else ever counts — not a file that
+    merely carries this device's id in its (unauthenticated, copyable) header.
 
-    Header times have one-second resolution; within one second the name's collision suffix
-    (``-2``, ``-3``: taken in that order) and then the mtime tell which came later. The raw
-    name would not: ``…-export-2.4otp.txt`` sorts before ``…-export.4otp.txt``.
+    Newest by sequence number, then header time (one-second resolution), the name's
+    collision suffix (``-2``, ``-3``: taken in that order), then mtime. Ledger entries whose
+    file is gone, or was replaced by other bytes, are dropped from the ledger.
     """
     found = []
-    for path in folder.iterdir():
-        if not is_candidate_name(path.name) or path.is_symlink() or not path.is_file():
+    gone = []
+    for entry in ledger.entries().values():
+        path = folder / entry.name
+        try:
+            data = read_folder_file(path)
+        except OSError:
+            gone.append(entry.name)
+            continue
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            log.warning("%s was replaced by other bytes: no longer this device's", path.name)
+            gone.append(entry.name)
             continue
         try:
-            st = path.stat()
-            if st.st_size > backup_format.MAX_FILE_BYTES:
-                continue
-            header = backup_format.read_header(path.read_bytes())
-        except (BackupError, OSError):
+            header = backup_format.read_header(data)
+        except BackupError:
+            gone.append(entry.name)
             continue
-        if header.device_id == device_id and header.kind == "backup":
-            order = (header.created.isoformat(), _collision_number(path.name), st.st_mtime_ns)
-            found.append((order, path))
+        order = (header.seq, header.created, _collision_number(entry.name), path.stat().st_mtime_ns)
+        found.append((order, path))
+    ledger.forget(gone)
     found.sort(key=lambda item: (item[0], item[1].name), reverse=True)
-    return [(order[0], path) for order, path in found]
+    return [path for _, path in found]
 
 
 def _collision_number(name: str) -> int:
@@ -52,15 +62,43 @@ def _collision_number(name: str) -> int:
     return int(match.group("n")) if match and match.group("n") else 1
 
 
-def prune_own(folder: Path, device_id: str, keep: int) -> list[Path]:
-    """Remove this device's backups beyond the newest ``keep``; returns what was removed."""
+def prune_own(folder: Path, ledger: Ledger, keep: int, *, written: Path) -> list[Path]:
+    """Remove this device's backups beyond the newest ``keep``; returns what was removed.
+    ``written`` — the backup just written — is never removed, whatever the order says."""
     removed = []
-    for _, path in own_backups(folder, device_id)[keep:]:
+    for path in [p for p in own_backups(folder, ledger) if p != written][max(0, keep - 1) :]:
         try:
             path.unlink()
             removed.append(path)
         except OSError as exc:
             log.warning("could not remove old backup %s: %s", path.name, exc.strerror)
+    ledger.forget([p.name for p in removed])
     if removed:
         log.info("pruned %d old backups of this device", len(removed))
     return removed
+
+
+def read_folder_file(path: Path) -> bytes:
+    """A file's bytes — only if it is a regular file, not a symlink, FIFO or device, and no
+    larger than a backup can be (checked on the open descriptor, not the path)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > backup_format.MAX_FILE_BYTES:
+            raise OSError(f"{path.name} is not a backup-sized regular file")
+        return f.read(backup_format.MAX_FILE_BYTES + 1)
+
+
+def read_folder_prefix(path: Path, size: int = 16 * 1024) -> bytes:
+    """The first ``size`` bytes of a regular file (b"" for anything else): enough for a
+    header's claims, without reading a whole file that may be large."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return b""
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        return f.read(size)

@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import filelock
@@ -37,6 +37,22 @@ class PendingEntry:
     sha256: str
     queued: str
     source: str = ""  # a configured [[watch.sources]] name; "" for otpsync's own backups
+    seq: int = 0  # the backup's sequence number (0: none, a v1 file or another app's)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Which of two backups of one device is newer: the sequence number, then (for files
+        without one) the creation time."""
+        return self.seq, self.created
+
+
+def _well_typed(entry: PendingEntry) -> bool:
+    """Every field of the type it is declared with (a damaged index can hold anything)."""
+    for f in fields(entry):
+        value, kind = getattr(entry, f.name), (int if f.type == "int" else str)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return False
+    return True
 
 
 class Inbox:
@@ -67,7 +83,7 @@ class Inbox:
                 entry = PendingEntry(**item)
             except TypeError:
                 entry = None
-            if entry is None or not all(isinstance(v, str) for v in asdict(entry).values()):
+            if entry is None or not _well_typed(entry):
                 log.warning("dropping a malformed pending entry")
                 continue
             out.append(entry)
@@ -96,24 +112,26 @@ class Inbox:
     def put(
         self, *, device: str, device_id: str, created: str, file: str, sha256: str,
         queued: str, data: bytes, wins_tie: Callable[[PendingEntry], bool] = lambda _e: False,
-        source: str = "",
+        source: str = "", seq: int = 0,
     ) -> tuple[PendingEntry | None, PendingEntry | None]:  # fmt: skip
         """Queue a backup: (new entry or None if a newer one is queued, replaced entry).
 
-        Header times have one-second resolution, and a device can write two backups within
-        one second; on a tie ``wins_tie(queued entry)`` decides (its copy is still there).
+        Newer is a higher sequence number, then (files without one) a later header time,
+        which has one-second resolution; on a tie ``wins_tie(queued entry)`` decides (its
+        copy is still there).
         """
         with self.locked():
             entries = self.entries()
             same = [e for e in entries if e.device_id == device_id]
+            order = (seq, created)
             if same and (
-                same[0].created > created or (same[0].created == created and not wins_tie(same[0]))
+                same[0].order > order or (same[0].order == order and not wins_tie(same[0]))
             ):
                 return None, None
             entry_id = secrets.token_hex(4)
             copy = f"{entry_id}.4otp.txt"  # always sealed in our format (see Intake._queue)
             entry = PendingEntry(entry_id, device, device_id, created, file, copy, sha256,
-                                 queued, source)  # fmt: skip
+                                 queued, source, seq)  # fmt: skip
             write_atomic(self.dir / entry.copy, data)
             kept = [e for e in entries if e.device_id != device_id] + [entry]
             self._save(kept)

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -22,6 +23,7 @@ from daemon import importers
 from daemon.config import WatchSource
 from daemon.core import backup_format, merge, payload
 from daemon.core.accounts import Account
+from daemon.core.backup_format import Header
 from daemon.core.durations import format_duration
 from daemon.core.merge import Change, MergePlan
 from daemon.core.payload import VaultData
@@ -29,6 +31,7 @@ from daemon.errors import (
     BackupError,
     DamagedFile,
     FileMissing,
+    KdfBudgetSpent,
     KdfOutOfBounds,
     NotABackup,
     OtpsyncError,
@@ -37,6 +40,7 @@ from daemon.errors import (
     UnsupportedVersion,
     WrongPassphrase,
 )
+from daemon.exporter import read_folder_prefix
 from daemon.inbox import PendingEntry
 from daemon.passphrase import source_password
 from daemon.state import file_stamp, now_text
@@ -56,6 +60,7 @@ class Offer:
     device_id: str
     created: str  # ISO 8601 UTC, to the second
     accounts: tuple[Account, ...]
+    seq: int = 0  # the device's sequence number (0: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ class Outcome:
     """What looking at one file in the sync folder came to."""
 
     kind: str  # queued, superseded, nothing-new, own, seen, not-backup, retry, damaged,
-    #            wrong-passphrase
+    #            wrong-passphrase, forged, identity-clash, deferred (KDF budget)
     path: Path
     message: str = ""
     entry: PendingEntry | None = None
@@ -129,6 +134,23 @@ def explain_truncation(exc: OtpsyncError, path: Path, read: int) -> OtpsyncError
     return TruncatedFile(f"{exc.message}; {why}")
 
 
+def describe_claims(device: str, claims: dict[str, list[str]]) -> list[str]:
+    """One line per kind of file that claims this device's id but is not its own."""
+    lines = []
+    if forged := claims.get("forged"):
+        n = len(forged)
+        lines.append(
+            f"{n} file{'s' if n != 1 else ''} claim{'' if n != 1 else 's'} to come from"
+            f" {device} but it did not write {'them' if n != 1 else 'it'}"
+        )
+    if claims.get("identity-clash"):
+        lines.append(
+            f"another machine uses {device}'s identity: pruning stopped; run"
+            " `otpsync init --new-identity` on one of them"
+        )
+    return lines
+
+
 def source_device_id(source: WatchSource) -> str:
     """A stable UUID for another app's backups, so rejections work as for a device."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"otpsync:watch-source:{source.name}"))
@@ -144,6 +166,9 @@ class Intake:
 
     # (vault file stamp, vault) of the last look at an incoming file; see _vault_now.
     _vault_seen: tuple[tuple[int, int, int], VaultData] | None = None
+    # What each queued copy offers, by its content hash: the tray's refresh after every
+    # queued file would otherwise decrypt every queued copy again.
+    _entry_offers: dict[str, Offer]
 
     def _vault_now(self: Service) -> VaultData:
         """The vault, decrypted again only when its file changed (size, mtime, inode): a
@@ -205,9 +230,13 @@ class Intake:
             else:
                 header = backup_format.read_header(data)
                 if header.device_id == vault.device_id:
-                    return settle("own")
+                    return settle(*self._own_claim(path, data, sha, header))
                 sender = header.device
+                if self._superseded(header):
+                    return settle("superseded")
                 offer = self._backup_offer(data)
+        except KdfBudgetSpent as exc:
+            return Outcome("deferred", path, str(exc.located(path)))
         except NotABackup:
             return settle("not-backup")
         except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired) as exc:
@@ -230,10 +259,103 @@ class Intake:
         return outcome
 
     def _backup_offer(self: Service, data: bytes) -> Offer:
-        header, raw = backup_format.open_sealed(data, self.store.keys)
-        incoming = payload.decode(raw, expect_device_id=header.device_id)
+        header, incoming = self._open_budgeted(data)
         created = header.created.strftime(_TIME)
-        return Offer(header.device, header.device_id, created, incoming.accounts)
+        codes = incoming.accounts
+        self.state.device_seen(header.device_id, header.device, header.seq, created, len(codes))
+        return Offer(header.device, header.device_id, created, codes, header.seq)
+
+    def _open_budgeted(self: Service, data: bytes) -> tuple[Header, VaultData]:
+        """Open a file from the folder with our passphrase, spending Argon2 only within the
+        KDF budget (daemon/kdf_budget.py). Raises KdfBudgetSpent when it must wait."""
+        budget = self.kdf_budget
+        budget.check(backup_format.read_header(data))
+        try:
+            header, raw = backup_format.open_sealed(data, self.store.keys)
+        except WrongPassphrase:
+            budget.failed(backup_format.read_header(data))
+            raise
+        budget.opened(header)
+        return header, payload.decode(raw, expect_device_id=header.device_id)
+
+    def _superseded(self: Service, header: Header) -> bool:
+        """A backup older than one of its device's already opened: nothing it could offer
+        counts (the newer one carries the device's codes *and* its removals). Judged on the
+        header's claim before spending anything: a file that lies low only skips itself."""
+        known = self.state.devices().get(header.device_id)
+        return known is not None and header.seq < int(known.get("seq", 0))
+
+    def consider_all(
+        self: Service,
+        paths: list[tuple[Path, bool]],
+        failed: Callable[[Path, Exception], None] | None = None,
+    ) -> list[Outcome]:
+        """``consider`` for many files, each device's newest first (by the sequence number
+        its header claims): once that one opened, its older backups are superseded without
+        being decrypted, so a start-up scan costs one decryption per device, not per file.
+
+        ``failed(path, exc)``: a file that raises (a full disk: its queue copy cannot be
+        written) is handed to it and the others are still looked at; without it, it raises."""
+
+        def newest_first(item: tuple[Path, bool]) -> tuple[str, int, str]:
+            claim = backup_format.peek_order(read_folder_prefix(item[0]))
+            return claim or ("", 0, "")
+
+        ordered = sorted(paths, key=newest_first, reverse=True)
+        outcomes = []
+        with self.state.batched_seen():
+            for path, final in ordered:
+                try:
+                    outcomes.append(self.consider(path, final=final))
+                except Exception as exc:
+                    if failed is None:
+                        raise
+                    failed(path, exc)
+        return outcomes
+
+    # --- files that claim to be this device's ---------------------------------------------
+
+    def _own_claim(
+        self: Service, path: Path, data: bytes, sha: str, header: Header
+    ) -> tuple[str, str]:
+        """(outcome kind, message) for a file whose header carries this device's id.
+
+        Only a file in the ledger is this device's own. Anything else that authenticates under
+        our passphrase with our id inside was written by another machine using this identity;
+        anything that does not is a forgery. Neither is ever counted, pruned or queued.
+        """
+        ledger = self.ledger
+        if ledger.has(path.name, sha):
+            return "own", ""
+        try:
+            _, opened = self._open_budgeted(data)
+        except KdfBudgetSpent:
+            raise
+        except BackupError:
+            opened = None
+        if opened is None or opened.device_id != header.device_id:
+            return "forged", (
+                f"{path} claims to come from {header.device}, but this device did not write it"
+                " (it does not open with this device's key): ignored, never pruned"
+            )
+        if not ledger.exists():  # a home from before the ledger: its own files, adopted
+            ledger.record(path.name, sha)
+            return "own", ""
+        return "identity-clash", (
+            f"{path} is sealed with your passphrase under this device's identity, but this"
+            " device did not write it: another machine uses the same identity (a copied"
+            " home?). Pruning stops until it is fixed: run `otpsync init --new-identity` on"
+            " one of the two machines"
+        )
+
+    def own_claims(self: Service) -> dict[str, list[str]]:
+        """Files still in the folder that claim this device's id but are not its own:
+        ``{"forged": [...], "identity-clash": [...]}`` (paths), from what was looked at."""
+        found: dict[str, list[str]] = {"forged": [], "identity-clash": []}
+        for kind, file in self.state.seen_of(tuple(found)):
+            if Path(file).exists():
+                found[kind].append(file)
+        return {kind: sorted(set(files)) for kind, files in found.items()}
 
     def _source_offer(self: Service, data: bytes, source: WatchSource, path: Path) -> Offer:
         """Another app's automatic backup: its importer, its own password, the file's mtime."""
@@ -270,7 +392,7 @@ class Intake:
         times the one offering something the other does not wins.
         """
         queued = self.inbox.queued_from(offer.device_id)
-        if queued is not None and queued.created > offer.created:
+        if queued is not None and queued.order > (offer.seq, offer.created):
             return Outcome("superseded", path)  # (put checks again, under the lock)
         offer_keys = _offer_keys(plan)
         queued_offer = self._offer_of(queued, vault) if queued else set()
@@ -283,13 +405,15 @@ class Intake:
             device=offer.device, device_id=offer.device_id, created=offer.created,
             file=str(path), sha256=sha, queued=now_text(), wins_tie=wins_tie,
             data=data if source is None else self._sealed_copy(offer),
-            source=source.name if source else "",
+            source=source.name if source else "", seq=offer.seq,
         )  # fmt: skip
         if entry is None:
             return Outcome("superseded", path)
         if replaced is not None and replaced.sha256 != sha:
             # No longer "queued": a lost queue must not bring an older backup back.
             self.state.mark_seen(replaced.sha256, "superseded", replaced.file)
+        if source is None:  # the copy is these very bytes: no need to decrypt them again
+            self._entry_offers[sha] = offer
         renotify = replaced is None or queued is None or replaced.id != queued.id
         return Outcome("queued", path, entry=entry, plan=plan,
                        renotify=renotify or offer_keys != queued_offer)  # fmt: skip
@@ -300,7 +424,9 @@ class Intake:
         its own password may come from a command that asks the person each time."""
         created = datetime.strptime(offer.created, _TIME).replace(tzinfo=UTC)
         vault = VaultData(offer.device_id, offer.device, created, offer.accounts)
-        return self.store.seal(vault, kind="backup", device=offer.device, created=created)
+        return self.store.seal(
+            vault, kind="backup", device=offer.device, created=created, seq=offer.seq
+        )
 
     # --- the queue ------------------------------------------------------------------------------
 
@@ -313,6 +439,16 @@ class Intake:
             raise FileMissing(
                 f"pending import {entry.id}: its copy is gone ({exc.strerror})"
             ) from None
+        digest = hashlib.sha256(data).hexdigest()
+        if (cached := self._entry_offers.get(digest)) is not None:
+            return cached
+        offer = self._open_copy(entry, copy, data)
+        if len(self._entry_offers) >= 256:
+            self._entry_offers.clear()
+        self._entry_offers[digest] = offer
+        return offer
+
+    def _open_copy(self: Service, entry: PendingEntry, copy: Path, data: bytes) -> Offer:
         try:
             if entry.source and not data.startswith(backup_format.MAGIC_BYTES):
                 # queued before copies were re-sealed: the other app's file as it came
@@ -346,7 +482,7 @@ class Intake:
             except OtpsyncError as exc:
                 log.warning("dropping pending import %s: %s", entry.id, exc)
                 self.inbox.remove(entry.id)
-                self.state.forget_seen(entry.sha256)  # the next scan queues it again
+                self.state.forget_mark(entry.sha256)  # the next scan queues it again
                 continue
             plan = merge.plan(vault, offer.accounts, source=offer.device_id)
             if not plan.has_changes:
@@ -409,4 +545,5 @@ class Intake:
             raise FileMissing(f"sync folder {folder} does not exist")
         patterns = tuple(s.pattern for s in self.config.watch.sources)
         self.pending()  # drops entries whose copy is gone or damaged, so they are queued again
-        return [self.consider(p) for p in scan(folder, self.config.watch.recursive, patterns)]
+        found = scan(folder, self.config.watch.recursive, patterns)
+        return self.consider_all([(p, True) for p in found])

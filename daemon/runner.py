@@ -30,6 +30,7 @@ from daemon.core.durations import format_duration
 from daemon.core.payload import VaultData
 from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable, WriteFailed
 from daemon.fsutil import write_atomic
+from daemon.intake import describe_claims
 from daemon.notices import Coalescer, DeviceOffer, Notice
 from daemon.service import Approved, Exported, Outcome, PendingView, Service
 from daemon.state import LastExport, heartbeat_stale, now_text
@@ -96,6 +97,7 @@ class DaemonStatus:
     export_retry: datetime | None = None  # a failed export is tried again then
     heartbeat: datetime | None = None  # when the worker last said it is alive
     heartbeat_every: float = 60.0
+    claims: tuple[str, ...] = ()  # files claiming this device's id that it did not write
     extra: dict[str, Any] = field(default_factory=dict)
 
     def unresponsive_since(self, now: datetime | None = None) -> datetime | None:
@@ -482,10 +484,7 @@ class Daemon:
             )  # fmt: skip
             self._next_rescan = now + interval
             self._rescan(now)
-        for path, last in self._tracker.due(time.monotonic()):
-            self._consider(path, last)
-            self._beat()  # a burst of files is one tick, but not a silent one
-            self._tell()
+        self._consider_due(self._tracker.due(time.monotonic()))
         if self._export_due is not None and time.monotonic() >= self._export_due:
             self._export_due = None
             self._scheduled_export(changed_only=True)
@@ -515,21 +514,35 @@ class Daemon:
             self._write_pid()
         self._write_status()
 
-    def _consider(self, path: Path, last: bool) -> None:
-        """Look at one settled file. If that fails (a full disk: its queue copy cannot be
-        written), it is forgotten, so the next rescan looks again: once there is room it is
-        queued without a restart. Reported once while it lasts."""
-        try:
-            outcome = self.service.consider(path, final=last)
-        except Exception as exc:
+    def _consider_due(self, due: list[tuple[Path, bool]]) -> None:
+        """Look at the settled files. One that fails (a full disk: its queue copy cannot be
+        written) is forgotten, so the next rescan looks again: once there is room it is
+        queued without a restart. Reported once while it lasts; the others go on."""
+        if not due:
+            return
+        failures: list[str] = []
+
+        def failed(path: Path, exc: Exception) -> None:
             self._tracker.forget(path)
             if not isinstance(exc, OtpsyncError):
                 log.exception("unexpected error looking at %s", path.name)
             why = str(exc) if isinstance(exc, OtpsyncError) else "internal error (see the log)"
-            self._set_problem("intake", f"cannot take in {path.name}: {why}")
-            return
-        self._clear_problem("intake")
-        self._handle(outcome)
+            failures.append(f"cannot take in {path.name}: {why}")
+
+        try:
+            outcomes = self.service.consider_all(due, failed=failed)
+        except Exception:
+            for path, _ in due:  # none of them is settled: all are looked at again
+                self._tracker.forget(path)
+            raise
+        if failures:
+            self._set_problem("intake", failures[-1])
+        else:
+            self._clear_problem("intake")
+        for outcome in outcomes:
+            self._handle(outcome)
+            self._beat()  # a burst of files is one tick, but not a silent one
+            self._tell()
 
     def _rescan(self, now: float) -> None:
         """Stat the folder for candidates that events missed (or, polling, for all)."""
@@ -569,6 +582,12 @@ class Daemon:
                 self._emit("pending", f"Backup from {outcome.entry.device}: {what}", outcome)
         elif outcome.kind in ("damaged", "wrong-passphrase"):
             self._error(outcome.message)
+        elif outcome.kind in ("forged", "identity-clash"):
+            self._error(outcome.message)
+            self._refresh()
+        elif outcome.kind == "deferred":  # KDF budget spent: a later rescan tries it again
+            log.warning("%s", outcome.message)
+            self._tracker.forget(outcome.path)
         else:
             log.debug("%s: %s", outcome.path.name, outcome.kind)
 
@@ -631,7 +650,7 @@ class Daemon:
 
     def _after_export(self, done: Exported) -> None:
         self._export_works()
-        self._set_status(last_export=self.service.state.last_export())
+        self._refresh()
         self._emit("exported", f"Backed up {done.codes} codes to {done.path.name}", done)
 
     # --- status -----------------------------------------------------------------------------
@@ -646,7 +665,8 @@ class Daemon:
         # hand its file on again at the next rescan; consider() knows what it was.
         for path in before - {Path(v.entry.file) for v in pending}:
             self._tracker.forget(path)
-        changes: dict[str, Any] = {"pending": pending,
+        claims = describe_claims(self.cfg.device, self.service.own_claims())
+        changes: dict[str, Any] = {"pending": pending, "claims": tuple(claims),
                                    "last_export": self.service.state.last_export()}  # fmt: skip
         if vault_changed:
             changes["codes"] = _labels(self.service.vault().accounts)

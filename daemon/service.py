@@ -7,6 +7,7 @@ operation leaves the home exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -29,6 +30,7 @@ from daemon.errors import (
     BackupError,
     DuplicateAccount,
     FileMissing,
+    KdfBudgetSpent,
     NoSuchAccount,
     NotABackup,
     NoVault,
@@ -37,12 +39,22 @@ from daemon.errors import (
     UsageError,
     VaultExists,
     WouldOverwrite,
+    WriteFailed,
     WrongPassphrase,
 )
-from daemon.exporter import content_fingerprint, prune_own
+from daemon.exporter import content_fingerprint, prune_own, read_folder_file
 from daemon.fsutil import ensure_private_dir, sweep_temp, write_atomic, write_new
 from daemon.inbox import Inbox
-from daemon.intake import Approved, Intake, Outcome, PendingView, explain_truncation
+from daemon.intake import (
+    Approved,
+    Intake,
+    Outcome,
+    PendingView,
+    describe_claims,
+    explain_truncation,
+)
+from daemon.kdf_budget import KdfBudget
+from daemon.ledger import Ledger
 from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles, heartbeat_stale, parse_time
@@ -100,6 +112,8 @@ class Service(Intake):
         self._config: Config | None = None
         self._keys: MasterKeys | None = None
         self._store: VaultStore | None = None
+        self._budget: KdfBudget | None = None
+        self._entry_offers = {}
         self.state = StateFiles(paths.state_dir)
         self.inbox = Inbox(paths.state_dir)
 
@@ -201,9 +215,46 @@ class Service(Intake):
         vault = VaultData(device_id=str(uuid.uuid4()), device=device, created=utcnow())
         store.create(vault, device=device)
         self._store = store
+        self.ledger.create()
         return InitResult(
             cfg, vault.device_id, source, passphrase, tuple(self._check_peers(folder, self._keys))
         )
+
+    def new_identity(self) -> tuple[str, str, Exported | None]:
+        """Give this machine a new device id (and KDF salt), keeping the vault: the fix when
+        a home was copied to a second machine and both write as one device.
+
+        Snapshot, save under the new id, write a backup as the new device, and only then
+        remove the backups *this machine* wrote under the old id (the ledger knows which):
+        the other machine keeps its identity, and stops seeing a clash. Returns (old id,
+        new id, the new backup or None when the sync folder is missing)."""
+        store = self.store
+        old_id = self.vault().device_id
+        new_id = str(uuid.uuid4())
+        with store.locked():
+            before = store.load()
+            store.renew_salt()
+            store.snapshot("new-identity")
+            store.save(replace(before, device_id=new_id), device=self.config.device)
+        # Our own old files were written as old_id: judged afresh (they are another device's
+        # now), as are the other machine's, which this one took for a clash.
+        self.state.forget_seen(("own", "identity-clash", "forged"))
+        old_files = self.ledger.entries()
+        if not self.config.sync_folder.is_dir():
+            return old_id, new_id, None
+        done = self._export(self.vault(), None)
+        removed = []
+        for entry in old_files.values():
+            path = self.config.sync_folder / entry.name
+            try:
+                same = hashlib.sha256(read_folder_file(path)).hexdigest() == entry.sha256
+            except OSError:
+                continue
+            if same and path != done.path:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        self.ledger.forget([p.name for p in removed])
+        return old_id, new_id, replace(done, pruned=(*done.pruned, *removed))
 
     def prewritten_settings(self, text: str | None = None) -> dict[str, str]:
         """device and sync_folder of a config.toml the person wrote before ``init``."""
@@ -349,9 +400,16 @@ class Service(Intake):
         taken name gets a ``-2`` suffix."""
         vault = self.vault()
         if only is None:
-            return self._export(vault, out)
-        subset = replace(vault, accounts=tuple(self._selected(vault, only)), tombstones=())
-        return self._export(subset, out, record=False)
+            done = self._export(vault, out)
+        else:
+            subset = replace(vault, accounts=tuple(self._selected(vault, only)), tombstones=())
+            done = self._export(subset, out, record=False)
+        if not done.path.exists():
+            raise WriteFailed(
+                f"{done.path} was removed right after it was written (by a sync client, or"
+                " something else that deletes files in that folder)"
+            )
+        return done
 
     def export_as(
         self, fmt: str, out: Path, *, only: str | None = None, password: str | None = None
@@ -430,13 +488,93 @@ class Service(Intake):
             )
         now = datetime.now(UTC)
         data = self.store.seal(vault.for_backup(), kind="backup", device=cfg.device, created=now)
+        into_folder = out is None or _same_dir(out, cfg.sync_folder)
+        if into_folder:
+            self._adopt_own_files(vault.device_id)  # before the ledger exists, once
         path = self._write_export(out or cfg.sync_folder, data, filenames.backup_name, now)
         pruned: tuple[Path, ...] = ()
+        if into_folder:
+            self.ledger.record(path.name, hashlib.sha256(data).hexdigest(), self.store.seq)
         if out is None and record:
             self.state.record_export(path, content_fingerprint(vault))
-            pruned = tuple(prune_own(cfg.sync_folder, vault.device_id, cfg.export.keep))
+            claims = self._classify_claims(vault.device_id)
+            if claims["identity-clash"]:
+                log.warning(
+                    "not pruning old backups: another machine uses this device's identity"
+                    " (%d files); run `otpsync init --new-identity` on one of them",
+                    len(claims["identity-clash"]),
+                )
+            else:
+                pruned = tuple(
+                    prune_own(cfg.sync_folder, self.ledger, cfg.export.keep, written=path)
+                )
         log.info("exported %d codes to %s", len(vault.accounts), path.name)
         return Exported(path, len(vault.accounts), pruned)
+
+    # --- this device's own files ----------------------------------------------------------------
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.paths.state_dir)
+
+    @property
+    def kdf_budget(self) -> KdfBudget:
+        """The Argon2 budget for files in the folder, bound to the current passphrase."""
+        keys = self.store.keys
+        if self._budget is None or self._budget.keys is not keys:
+            self._budget = KdfBudget(keys, self.paths.state_dir)
+        return self._budget
+
+    def _own_id_files(self, device_id: str) -> list[tuple[Path, bytes, Header]]:
+        """Candidates in the sync folder whose header carries ``device_id`` (not yet judged)."""
+        from daemon.watcher import scan
+
+        found = []
+        for path in scan(self.config.sync_folder, False, ()):
+            try:
+                data = read_folder_file(path)
+                header = backup_format.read_header(data)
+            except (OSError, BackupError):
+                continue
+            if header.device_id == device_id:
+                found.append((path, data, header))
+        return found
+
+    def _adopt_own_files(self, device_id: str) -> None:
+        """A home without a ledger (older otpsync, or a lost state dir): the files that
+        authenticate as this device's become its ledger, so pruning goes on as before."""
+        ledger = self.ledger
+        if ledger.exists():
+            return
+        adopted = 0
+        for path, data, _ in self._own_id_files(device_id):
+            try:
+                _, opened = self._open_budgeted(data)
+            except BackupError:
+                continue
+            if opened.device_id == device_id:
+                ledger.record(path.name, hashlib.sha256(data).hexdigest())
+                adopted += 1
+        ledger.create()
+        if adopted:
+            log.info("ledger started with %d backups of this device found in the folder", adopted)
+
+    def _classify_claims(self, device_id: str) -> dict[str, list[str]]:
+        """Judge every file in the folder that claims this device's id and is not in the
+        ledger (once per content: seen.json), then report what is still there."""
+        ledger = self.ledger
+        for path, data, header in self._own_id_files(device_id):
+            sha = hashlib.sha256(data).hexdigest()
+            if ledger.has(path.name, sha) or self.state.seen(sha):
+                continue
+            try:
+                kind, message = self._own_claim(path, data, sha, header)
+            except KdfBudgetSpent:
+                continue
+            self.state.mark_seen(sha, kind, str(path))
+            if message:
+                log.warning("%s", message)
+        return self.own_claims()
 
     def _write_export(
         self, out: Path, data: bytes, namer: Callable[[datetime, str, int], str], now: datetime
@@ -558,6 +696,7 @@ class Service(Intake):
                     pid = None
         status = self.state.status()
         last = self.state.last_export()
+        claims = self.own_claims()
         error = status.get("last_error")
         failure = status.get("export_failure")
         every = status.get("heartbeat_every")
@@ -577,6 +716,8 @@ class Service(Intake):
             "pending": len(self.inbox.entries()),
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
+            "not_written_here": claims["forged"],
+            "identity_clash": claims["identity-clash"],
         }
 
 
@@ -587,6 +728,14 @@ def _disk_full(folder: Path) -> bool:
     except (OSError, AttributeError):  # no statvfs on Windows
         return False
     return st.f_bavail == 0
+
+
+def _same_dir(out: Path, folder: Path) -> bool:
+    try:
+        target = out.expanduser()
+        return (target if target.is_dir() else target.parent).resolve() == folder.resolve()
+    except OSError:
+        return False
 
 
 def _suffixed(path: Path, n: int) -> str:
@@ -607,4 +756,5 @@ __all__ = [
     "PendingView",
     "Service",
     "SnapshotInfo",
+    "describe_claims",
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +96,7 @@ class StateFiles:
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir
         self._seen_cache: tuple[tuple[int, int, int] | None, dict[str, Any]] | None = None
+        self._batch: dict[str, dict[str, str]] | None = None
         self._unwritten: dict[Path, Any] = {}  # what could not be written yet, newest value
         self.write_error: str | None = None  # why, the last time a write failed
 
@@ -171,6 +174,33 @@ class StateFiles:
         doc.update(changes)
         return self._keep(self.status_file, doc)
 
+    # --- other devices, as their authenticated backups showed them -------------------------
+
+    @property
+    def devices_file(self) -> Path:
+        return self.dir / "devices.json"
+
+    def devices(self) -> dict[str, dict[str, Any]]:
+        """device id → {"name", "seq" (highest opened), "created", "codes"}."""
+        doc = read_json(self.devices_file, {})
+        return (
+            {k: v for k, v in doc.items() if isinstance(v, dict)} if isinstance(doc, dict) else {}
+        )
+
+    def device_seen(self, device_id: str, name: str, seq: int, created: str, codes: int) -> None:
+        """Record an opened backup of a device, if it is its newest yet (by seq, then time)."""
+        ensure_private_dir(self.dir)
+        with filelock.FileLock(self.dir / "devices.lock", timeout=15, mode=0o600):
+            devices = self.devices()
+            known = devices.get(device_id)
+            if known is not None and (int(known.get("seq", 0)), str(known.get("created", ""))) >= (
+                seq,
+                created,
+            ):
+                return
+            devices[device_id] = {"name": name, "seq": seq, "created": created, "codes": codes}
+            write_json(self.devices_file, devices)
+
     # --- files already looked at, by content hash --------------------------------------------
 
     @property
@@ -193,24 +223,73 @@ class StateFiles:
         return self._seen_cache[1]
 
     def seen(self, sha256: str) -> str | None:
-        entry = self._seen().get(sha256)
+        entry = (self._batch or {}).get(sha256) or self._seen().get(sha256)
         return entry.get("outcome") if isinstance(entry, dict) else None
 
-    def forget_seen(self, sha256: str) -> None:
+    @contextmanager
+    def batched_seen(self) -> Iterator[None]:
+        """Marks made inside are written once, at the end: a scan of 500 files rewrites
+        seen.json once, not 500 times (a crash before the end only means a second look)."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = {}
+        try:
+            yield
+        finally:
+            batch, self._batch = self._batch, None
+            if batch:
+                try:
+                    self._write_marks(batch)
+                except WriteFailed as exc:  # what was done stands; these files get a second look
+                    log.warning("%s; %d file(s) will be looked at again", exc, len(batch))
+
+    def seen_of(self, outcomes: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(outcome, file) of every file looked at whose outcome is one of ``outcomes``."""
+        return [
+            (str(e.get("outcome")), str(e.get("file")))
+            for e in self._seen().values()
+            if isinstance(e, dict) and e.get("outcome") in outcomes
+        ]
+
+    def forget_seen(self, outcomes: tuple[str, ...]) -> None:
+        """Look again at the files whose outcome was one of ``outcomes``."""
+        ensure_private_dir(self.dir)
+        with filelock.FileLock(self.dir / "seen.lock", timeout=15, mode=0o600):
+            seen = {
+                k: e
+                for k, e in self._seen().items()
+                if not (isinstance(e, dict) and e.get("outcome") in outcomes)
+            }
+            write_json(self.seen_file, seen, compact=True)
+            self._seen_cache = (file_stamp(self.seen_file), seen)
+
+    def forget_mark(self, sha256: str) -> None:
         """Look at that content again next time (its queue entry was lost)."""
-        if sha256 in self._seen():
-            self._change_seen(lambda seen: seen.pop(sha256, None))
+        if self._batch is not None:
+            self._batch.pop(sha256, None)
+        if sha256 not in self._seen():
+            return
+        ensure_private_dir(self.dir)
+        with filelock.FileLock(self.dir / "seen.lock", timeout=15, mode=0o600):
+            seen = dict(self._seen())
+            seen.pop(sha256, None)
+            write_json(self.seen_file, seen, compact=True)
+            self._seen_cache = (file_stamp(self.seen_file), seen)
 
     def mark_seen(self, sha256: str, outcome: str, name: str) -> None:
         mark = {"outcome": outcome, "file": name, "time": now_text()}
-        self._change_seen(lambda seen: seen.__setitem__(sha256, mark))
+        if self._batch is not None:
+            self._batch[sha256] = mark
+        else:
+            self._write_marks({sha256: mark})
 
-    def _change_seen(self, change: Any) -> None:
+    def _write_marks(self, marks: dict[str, dict[str, str]]) -> None:
         # Locked read-modify-write: the CLI (`scan`, `approve`) and the daemon both record.
         ensure_private_dir(self.dir)
         with filelock.FileLock(self.dir / "seen.lock", timeout=15, mode=0o600):
             seen = dict(self._seen())  # a copy: the cache stays true to the file on failure
-            change(seen)
+            seen.update(marks)
             if len(seen) > MAX_SEEN:
                 oldest = sorted(seen, key=lambda k: str(seen[k].get("time", "")))
                 for key in oldest[: len(seen) - MAX_SEEN]:

@@ -46,11 +46,14 @@ _STAMP = "%Y-%m-%dT%H-%M-%S.%fZ"
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A copy of the vault file taken just before a change (``reason``)."""
+    """A copy of the vault file taken just before a change (``reason``). ``seq`` is the
+    sequence number of the vault it holds (its header's): snapshots are ordered by it, not
+    by ``taken``, which only says when (and goes wrong with the clock)."""
 
     path: Path
     taken: datetime
     reason: str
+    seq: int = 0
 
     @classmethod
     def parse(cls, path: Path) -> Snapshot | None:
@@ -58,9 +61,17 @@ class Snapshot:
         stamp, _, reason = stem.partition("Z-")
         try:
             taken = datetime.strptime(stamp + "Z", _STAMP).replace(tzinfo=UTC)
-        except ValueError:
+            data = path.read_bytes()
+        except (ValueError, OSError):
             return None
-        return cls(path, taken, reason)
+        try:
+            seq = backup_format.read_header(data).seq
+        except BackupError:
+            # Damaged: it keeps its place by what its header claims, so `snapshots` shows it
+            # and a plain undo stops at it rather than silently stepping back further.
+            claim = backup_format.peek_order(data)
+            seq = claim[1] if claim else 0
+        return cls(path, taken, reason, seq)
 
 
 class VaultStore:
@@ -78,6 +89,7 @@ class VaultStore:
         self.lock_timeout = lock_timeout
         self._salt: bytes | None = None
         self._salt_kdf: KdfParams | None = None
+        self._seq = 0  # the loaded vault's sequence number
 
     def exists(self) -> bool:
         return self.paths.vault_file.exists()
@@ -123,7 +135,13 @@ class VaultStore:
         except DAMAGE as exc:
             raise type(exc)(exc.message + RECOVERY_HINT) from None
         self._salt, self._salt_kdf = header.kdf_salt, header.kdf
+        self._seq = max(self._seq, header.seq)
         return vault
+
+    @property
+    def seq(self) -> int:
+        """The sequence number of the vault as last loaded or saved; backups carry it."""
+        return self._seq
 
     def _salt_for_writing(self) -> bytes:
         """The device's stable KDF salt; a new one when the config's KDF costs changed."""
@@ -131,7 +149,15 @@ class VaultStore:
             self._salt, self._salt_kdf = os.urandom(backup_format.SALT_BYTES), self.kdf
         return self._salt
 
-    def seal(self, vault: VaultData, *, kind: str, device: str, created: datetime) -> bytes:
+    def renew_salt(self) -> None:
+        """Seal everything from now on under a fresh KDF salt (a new identity)."""
+        self._salt = None
+
+    def seal(
+        self, vault: VaultData, *, kind: str, device: str, created: datetime, seq: int | None = None
+    ) -> bytes:
+        """Seal ``vault`` as this device; ``seq`` defaults to the loaded vault's (a backup
+        carries the sequence number of the vault it copies)."""
         return backup_format.seal(
             payload.encode(vault),
             kind=kind,
@@ -141,13 +167,18 @@ class VaultStore:
             keys=self.keys,
             kdf_salt=self._salt_for_writing(),
             kdf=self.kdf,
+            seq=self._seq if seq is None else seq,
         )
 
     def save(self, vault: VaultData, *, device: str) -> None:
-        """Write the vault atomically (call with the lock held)."""
+        """Write the vault atomically (call with the lock held), one sequence number on from
+        every vault this home has held — the current one and every snapshot — so the number
+        only grows, whatever the clock does and whatever undo brought back."""
         ensure_private_dir(self.paths.data_dir)
-        data = self.seal(vault, kind="vault", device=device, created=datetime.now(UTC))
+        seq = max([self._seq, *(s.seq for s in self.snapshots())]) + 1
+        data = self.seal(vault, kind="vault", device=device, created=datetime.now(UTC), seq=seq)
         write_atomic(self.paths.vault_file, data)
+        self._seq = seq
 
     def create(self, vault: VaultData, *, device: str) -> None:
         with self.locked():
@@ -162,17 +193,19 @@ class VaultStore:
         if not self.paths.snapshots_dir.is_dir():
             return []
         found = (Snapshot.parse(p) for p in self.paths.snapshots_dir.glob("*" + _SNAP_SUFFIX))
-        return sorted((s for s in found if s), key=lambda s: s.taken, reverse=True)
+        return sorted((s for s in found if s), key=lambda s: (s.seq, s.taken), reverse=True)
 
     def snapshot(self, reason: str) -> Snapshot:
         """Copy the current vault file aside before a change; keep the newest ``keep``."""
         ensure_private_dir(self.paths.snapshots_dir)
         now = datetime.now(UTC)
         path = self.paths.snapshots_dir / f"{now.strftime(_STAMP)[:-1]}Z-{reason}{_SNAP_SUFFIX}"
-        write_atomic(path, self.paths.vault_file.read_bytes())
-        for old in self.snapshots()[self.keep :]:
+        data = self.paths.vault_file.read_bytes()
+        write_atomic(path, data)
+        taken = Snapshot(path, now, reason, backup_format.read_header(data).seq)
+        for old in [s for s in self.snapshots() if s.path != path][self.keep - 1 :]:
             old.path.unlink(missing_ok=True)
-        return Snapshot(path, now, reason)
+        return taken
 
     def open_snapshot(self, snap: Snapshot) -> VaultData:
         try:
@@ -210,6 +243,6 @@ class VaultStore:
         write_atomic(undone / f"{stamp}-replaced{_SNAP_SUFFIX}", self.paths.vault_file.read_bytes())
         for old in sorted(undone.glob("*" + _SNAP_SUFFIX), reverse=True)[self.keep :]:
             old.unlink(missing_ok=True)
-        write_atomic(self.paths.vault_file, data)
+        self.save(vault, device=backup_format.read_header(data).device)  # seq grows on
         latest.path.unlink()
         return latest, vault

@@ -244,14 +244,15 @@ class Peer:
     device_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     salt: bytes = field(default_factory=lambda: os.urandom(backup_format.SALT_BYTES))
 
-    def backup(self, codes: Iterable[int], created: datetime | None = None) -> bytes:
-        """A sealed backup of this device holding ``codes`` (numbers, see ``code``)."""
+    def backup(self, codes: Iterable[int], created: datetime | None = None, seq: int = 0) -> bytes:
+        """A sealed backup of this device holding ``codes`` (numbers, see ``code``); ``seq``
+        its sequence number (0: none, as a file from before sequence numbers)."""
         moment = (created or datetime.now(UTC)).replace(microsecond=0)
         vault = VaultData(self.device_id, self.device, moment, tuple(code(n) for n in codes))
         return backup_format.seal(
             payload.encode(vault), kind="backup", device_id=self.device_id,
             device=self.device, created=moment, keys=_keys(self.passphrase),
-            kdf_salt=self.salt, kdf=FAST_KDF,
+            kdf_salt=self.salt, kdf=FAST_KDF, seq=seq,
         )  # fmt: skip
 
     def name(self, created: datetime, attempt: int = 1) -> str:
@@ -263,11 +264,12 @@ class Peer:
         codes: Iterable[int],
         created: datetime | None = None,
         name: str | None = None,
+        seq: int = 0,
     ) -> Path:
         """Write a backup into ``folder`` in place, the way a sync client often does."""
         moment = (created or datetime.now(UTC)).replace(microsecond=0)
         path = folder / (name or self.name(moment))
-        path.write_bytes(self.backup(codes, moment))
+        path.write_bytes(self.backup(codes, moment, seq))
         return path
 
 

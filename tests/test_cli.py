@@ -193,7 +193,7 @@ def test_init_with_flags_on_a_fresh_home(tmp_path: Path) -> None:
     assert cfg["device"] == "laptop"
     assert cfg["sync_folder"] == str(sync)
     vault = home / "data" / "vault.4otp.txt"
-    assert vault.read_text().startswith("otpsync-backup v1\nkind: vault\n")
+    assert vault.read_text().startswith("otpsync-backup v2\nkind: vault\n")
     assert "kdf-memory-kib: 131072\n" in vault.read_text()  # the default cost, nothing lowered
     assert sync.is_dir()
     for d in (home, home / "data", sync):
@@ -454,7 +454,7 @@ def test_export_writes_a_named_backup_and_prints_its_path_last(
     assert m["device"] == "laptop"
     assert m["n"] is None
     assert m["stamp"] in stamp_window(before, after)
-    assert path.read_text().startswith("otpsync-backup v1\nkind: backup\n")
+    assert path.read_text().startswith("otpsync-backup v2\nkind: backup\n")
     assert mode(path) == 0o600
 
     second = last_line(laptop.ok("export", "--out", str(tmp_path)))
@@ -476,7 +476,7 @@ def test_export_never_overwrites_a_taken_name(laptop: Home, tmp_path: Path) -> N
     assert m["n"] == "-2"
     assert path.name.endswith("-4otp-keys-export-2.4otp.txt")
     assert tmp_path / path.name.replace("-2.4otp.txt", ".4otp.txt") in taken
-    assert path.read_text().startswith("otpsync-backup v1\n")
+    assert path.read_text().startswith("otpsync-backup v2\n")
     for f, text in taken.items():
         assert f.read_text() == text  # untouched
 

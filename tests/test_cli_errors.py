@@ -106,7 +106,7 @@ def backups(tmp_path_factory: pytest.TempPathFactory) -> Backups:
         path = Path(home.ok("export").stdout.splitlines()[-1])
         out[device] = path.read_bytes()
     good = out["source"]
-    assert good.startswith(b"otpsync-backup v1\n")
+    assert good.startswith(b"otpsync-backup v2\n")
     assert f"kdf-memory-kib: {FAST_KDF.memory_kib}\n".encode() in good
     return Backups(good, out["stranger"])
 
@@ -172,7 +172,7 @@ FILE_CASES: list[tuple[str, Writer, str]] = [
         _bytes(lambda b: reseal_checksum(flip(b.good, body_at(b.good)))),
         "tampered",
     ),
-    ("cut-after-magic", _bytes(lambda b: b"otpsync-backup v1"), "truncated"),
+    ("cut-after-magic", _bytes(lambda b: b"otpsync-backup v2"), "truncated"),
     ("cut-mid-header", _bytes(lambda b: b.good[:40]), "truncated"),
     ("cut-mid-body", _bytes(lambda b: b.good[: body_at(b.good) + 100]), "truncated"),
     ("cut-before-end-line", _bytes(lambda b: b.good[: b.good.rindex(b"end sha256=")]), "truncated"),

@@ -4,6 +4,7 @@ passphrase (``Peer``); every wait is bounded and on something observable."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import threading
@@ -423,10 +424,14 @@ def test_cli_approve_while_the_daemon_runs_shows_within_2_seconds(me: LocalHome)
 # --- exports and retention --------------------------------------------------------------------
 
 
-def own_backup(svc: Service, created: datetime) -> bytes:
-    """A backup of this home's vault as its own device writes them, dated ``created``."""
+def own_backup(svc: Service, path: Path, created: datetime) -> Path:
+    """A backup of this home's vault written as its own device writes them, dated
+    ``created``: into the folder, and into the ledger of files this device wrote."""
     vault = svc.vault()
-    return svc.store.seal(vault.for_backup(), kind="backup", device="laptop", created=created)
+    data = svc.store.seal(vault.for_backup(), kind="backup", device="laptop", created=created)
+    path.write_bytes(data)
+    svc.ledger.record(path.name, hashlib.sha256(data).hexdigest())
+    return path
 
 
 def test_retention_prunes_only_this_devices_own_backups(local_home: MakeLocal) -> None:
@@ -436,9 +441,7 @@ def test_retention_prunes_only_this_devices_own_backups(local_home: MakeLocal) -
     own = []
     for k in range(4):
         created = minutes_ago(50 - 10 * k)
-        path = me.sync / Peer("laptop").name(created)
-        path.write_bytes(own_backup(svc, created))
-        own.append(path)
+        own.append(own_backup(svc, me.sync / Peer("laptop").name(created), created))
     phone = Peer("phone")
     others = [phone.drop(me.sync, [5], minutes_ago(100 + k)) for k in range(3)]
     lookalike = me.sync / Peer("laptop").name(minutes_ago(200))
@@ -460,7 +463,7 @@ def test_retention_keeps_the_newest_of_backups_from_one_second(local_home: MakeL
     when = minutes_ago(10)
     names = [Peer("laptop").name(when, attempt) for attempt in (1, 2, 3)]
     for name in names:
-        (me.sync / name).write_bytes(own_backup(svc, when))
+        own_backup(svc, me.sync / name, when)
     done = svc.export()
     assert sorted(p.name for p in done.pruned) == sorted(names[:2])
     assert (me.sync / names[2]).exists()

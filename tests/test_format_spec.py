@@ -41,8 +41,8 @@ from hypothesis import strategies as st
 
 SPEC_CAP = 16 * 1024 * 1024
 SPEC_MAGIC = b"otpsync-backup "
-SPEC_MAGIC_LINE = b"otpsync-backup v1\n"
-SPEC_KEYS = (
+SPEC_MAGIC_LINE = b"otpsync-backup v2\n"  # what writers write; v1 is read too (§4.1)
+SPEC_KEYS_V1 = (
     "kind",
     "device-id",
     "device",
@@ -58,6 +58,7 @@ SPEC_KEYS = (
     "nonce",
     "payload-bytes",
 )
+SPEC_KEYS = {b"v1": SPEC_KEYS_V1, b"v2": (*SPEC_KEYS_V1[:4], "seq", *SPEC_KEYS_V1[4:])}
 SPEC_END = re.compile(rb"end sha256=([0-9a-f]{64})\n")
 SPEC_END_INSIDE = re.compile(rb"\nend sha256=[0-9a-f]{64}\n")  # step 6: a complete end line
 SPEC_END_START = b"end sha256="
@@ -158,14 +159,16 @@ class SpecReader:
         """§6.2 steps 1–27, in order."""
         if len(data) > SPEC_CAP:
             raise SpecError("too-large", "over 16 MiB")
-        if 0 < len(data) < len(SPEC_MAGIC_LINE) and SPEC_MAGIC_LINE[: len(data)] == data:
+        if 0 < len(data) < len(SPEC_MAGIC_LINE) and any(
+            magic[: len(data)] == data for magic in (SPEC_MAGIC_LINE, b"otpsync-backup v1\n")
+        ):
             raise SpecError("truncated", "cut inside the magic line")
         first = data.split(b"\n", 1)[0]
         if not first.startswith(SPEC_MAGIC):
             raise SpecError("not-otpsync", "no magic line")
         if first.endswith(b"\r"):
             raise SpecError("damaged", "CRLF line endings")
-        if first[len(SPEC_MAGIC) :] != b"v1":
+        if first[len(SPEC_MAGIC) :] not in SPEC_KEYS:
             raise SpecError("unsupported-version", repr(first[len(SPEC_MAGIC) :]))
         inside = SPEC_END_INSIDE.search(data)
         if inside and inside.end() < len(data):
@@ -229,6 +232,7 @@ class SpecReader:
             text = aad.decode("ascii")
         except UnicodeDecodeError:
             raise SpecError("damaged", "header not ASCII") from None
+        keys = SPEC_KEYS[text.split("\n", 1)[0][len(SPEC_MAGIC) :].encode("ascii")]
         lines = text.split("\n")[1:-2]  # drop the magic line and the blank line
         if len(lines) > 32:
             raise SpecError("damaged", "too many header lines")
@@ -238,7 +242,7 @@ class SpecReader:
             if not sep or len(line) > 256 or key in fields:
                 raise SpecError("damaged", f"header line {line!r}")
             fields[key] = value
-        if tuple(fields) != SPEC_KEYS:
+        if tuple(fields) != keys:
             raise SpecError("damaged", "header keys")
         if fields["kind"] not in ("backup", "vault"):
             raise SpecError("damaged", "kind")
@@ -249,7 +253,7 @@ class SpecReader:
         if not SPEC_UUID.fullmatch(fields["device-id"]):
             raise SpecError("damaged", "device-id")
         _spec_time(fields["created"])
-        for key in ("kdf-memory-kib", "kdf-iterations", "kdf-lanes"):
+        for key in ("seq", "kdf-memory-kib", "kdf-iterations", "kdf-lanes")[keys == SPEC_KEYS_V1 :]:
             _spec_int(fields[key])
         return fields
 
@@ -895,14 +899,25 @@ def _flip_body(data: bytes) -> bytes:
     return rechecksum(data[:at] + swapped + data[at + 1 :])
 
 
+def _leading_zero_seq(data: bytes) -> bytes:
+    return rechecksum(data.replace(b"\nseq: 0", b"\nseq: 00", 1))
+
+
+def _leading_zero_seq(data: bytes) -> bytes:
+    return rechecksum(data.replace(b"\nseq: 0", b"\nseq: 00", 1))
+
+
 MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "intact": (lambda d: d, "ok"),
     "empty": (lambda d: b"", "not-otpsync"),
     "utf-8 bom": (lambda d: b"\xef\xbb\xbf" + d, "not-otpsync"),
     "other text": (lambda d: b"hello\n", "not-otpsync"),
-    "v2": (lambda d: d.replace(b" v1\n", b" v2\n", 1), "unsupported-version"),
+    "v3": (lambda d: d.replace(b" v2\n", b" v3\n", 1), "unsupported-version"),
+    "v1 magic on a v2 header": (lambda d: d.replace(b" v2\n", b" v1\n", 1), "damaged"),
+    "seq removed": (lambda d: rechecksum(re.sub(rb"\nseq: [0-9]+", b"", d, count=1)), "damaged"),
+    "seq with a leading zero": (_leading_zero_seq, "damaged"),
     "crlf": (lambda d: d.replace(b"\n", b"\r\n"), "damaged"),
-    "v2 with crlf": (lambda d: d.replace(b" v1\n", b" v2\n").replace(b"\n", b"\r\n"), "damaged"),
+    "v3 with crlf": (lambda d: d.replace(b" v2\n", b" v3\n").replace(b"\n", b"\r\n"), "damaged"),
     "too large": (lambda d: d + b"A" * MAX_FILE_BYTES, "too-large"),
     "cut inside the magic line": (lambda d: d[:16], "truncated"),
     "only the magic line": (lambda d: d[:18], "truncated"),
@@ -1034,6 +1049,8 @@ def expected_after_change(data: bytes, at: int, new: int) -> type[BackupError]:
         return NotABackup
     if at == 16 and new == 0x0D:
         return DamagedFile  # "otpsync-backup v\r" reads as a CRLF line end
+    if at == 16 and new == ord("1"):
+        return DamagedFile  # a v1 magic line on a v2 header: one key too many
     if at <= 17:
         return UnsupportedVersion
     if at <= end + 9:
@@ -1108,6 +1125,15 @@ def test_every_offset_and_every_prefix_of_one_file() -> None:
             assert_refused(changed, expected_after_change(original, at, new))
     for n in range(len(original)):
         assert_refused(original[:n], expected_after_truncation(n))
+
+
+def test_seq_is_in_the_header_and_authenticated() -> None:
+    data = seal(b"{}", kind="backup", device_id=DEVICE_ID, device="laptop", created=NOW,
+                keys=KEYS, kdf_salt=SALT, kdf=KDF, seq=41)  # fmt: skip
+    assert SPEC.open(data).header["seq"] == "41"
+    assert open_sealed(data, KEYS)[0].seq == 41
+    forged = rechecksum(data.replace(b"\nseq: 41\n", b"\nseq: 42\n", 1))
+    assert (reference_category(forged), spec_category(forged)) == ("tampered", "tampered")
 
 
 def test_size_cap_is_exactly_16_mib() -> None:

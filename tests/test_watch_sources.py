@@ -142,7 +142,7 @@ def test_the_queue_keeps_a_plain_source_backup_sealed_and_approves_without_it(
             assert account.secret.encode() not in content, path.name
             assert account.issuer.encode() not in content, path.name
     [view] = svc.pending()
-    assert (inbox / view.entry.copy).read_bytes().startswith(b"otpsync-backup v1\n")
+    assert (inbox / view.entry.copy).read_bytes().startswith(b"otpsync-backup v2\n")
 
     original.unlink()
     (tmp_path / "aegis-password").unlink()

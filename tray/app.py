@@ -48,8 +48,12 @@ class TrayApp:
 
     def icon_state(self) -> IconState:
         status = self.daemon.status()
-        attention = bool(status.problem) or status.unresponsive_since() is not None
-        return IconState(pending=len(status.pending), paused=status.paused, error=attention)
+        stuck = status.unresponsive_since() is not None
+        return IconState(
+            pending=len(status.pending),
+            paused=status.paused,
+            error=bool(status.problem or status.claims or stuck),
+        )
 
     def _menu(self) -> Any:
         hint = None if self.clipboard.available else self.clipboard.missing_hint()

@@ -155,6 +155,7 @@ def build_menu(
         items.append(MenuItem(not_responding_text(stuck), None, enabled=False))
     if status.problem:
         items.append(MenuItem(f"⚠ {problem_text(status, now)}", None, enabled=False))
+    items += [MenuItem(f"⚠ {line}", None, enabled=False) for line in status.claims]
     if status.locked:
         items.append(MenuItem("Try the passphrase again", _click(actions.unlock)))
     items.append(Menu.SEPARATOR)

@@ -12,7 +12,7 @@ from logging.handlers import RotatingFileHandler
 
 from daemon.cli.common import log
 from daemon.errors import OtpsyncError
-from daemon.service import Service
+from daemon.service import Service, describe_claims
 
 
 def cmd_run(svc: Service, args: argparse.Namespace) -> int:
@@ -126,6 +126,11 @@ def cmd_status(svc: Service, args: argparse.Namespace) -> int:
         print(f"  next try:    {failure.get('next_try')}")
     print(f"  pending:     {info['pending']}")
     print(f"  watching:    {info['watch_mode']}")
+    claims = {"forged": info["not_written_here"], "identity-clash": info["identity_clash"]}
+    for line in describe_claims(info["device"], claims):
+        print(f"  warning:     {line}")
+    for path in [*info["not_written_here"], *info["identity_clash"]]:
+        print(f"               {path}")
     if info["last_error"]:
         print(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
     return 1 if hung else 0

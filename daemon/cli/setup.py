@@ -33,6 +33,8 @@ def _detect_sync_folder() -> Path | None:
 
 
 def cmd_init(svc: Service, args: argparse.Namespace) -> int:
+    if args.new_identity:
+        return _new_identity(svc, args)
     device, folder = args.device, args.sync_folder
     written = svc.prewritten_settings() if not svc.paths.vault_file.exists() else {}
     device = device or written.get("device")
@@ -73,6 +75,20 @@ def cmd_init(svc: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_identity(svc: Service, args: argparse.Namespace) -> int:
+    if args.device or args.sync_folder:
+        raise UsageError("--new-identity keeps the device name and sync folder; leave them out")
+    old_id, new_id, done = svc.new_identity()
+    print(f"This machine is now device {new_id[:8]} (was {old_id[:8]}); the vault is unchanged.")
+    if done is None:
+        print("The sync folder is missing: the next backup will be written as the new device.")
+        return 0
+    print(f"Wrote a backup as the new device: {done.path}")
+    if done.pruned:
+        print(f"Removed the {len(done.pruned)} backups this machine wrote under the old id.")
+    return 0
+
+
 def cmd_autostart(svc: Service, args: argparse.Namespace) -> int:
     from daemon import autostart
 
@@ -101,6 +117,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("init", help="set up this device: config and an empty vault")
     s.add_argument("--device", metavar="NAME", help="this device's name (default: hostname)")
     s.add_argument("--sync-folder", metavar="DIR", help="a folder your cloud client syncs")
+    s.add_argument(
+        "--new-identity",
+        action="store_true",
+        help="keep the vault, but give this machine a new device id (for a home copied from"
+        " another machine)",
+    )
     s.set_defaults(func=cmd_init)
 
     s = sub.add_parser("autostart", help="start the tray at login (enable, disable, status)")

@@ -3,9 +3,11 @@
 A text file: a magic line with the version, ``key: value`` header lines, a blank line, the
 ciphertext in base64 lines, and an end line carrying a SHA-256 of everything before it::
 
-    otpsync-backup v1
+    otpsync-backup v2
     kind: backup
     device-id: 6f1c…
+    …
+    seq: 42
     …
     payload-bytes: 1234
 
@@ -53,13 +55,15 @@ from daemon.errors import (
 
 MAGIC = "otpsync-backup"
 MAGIC_BYTES = MAGIC.encode("ascii") + b" "
-VERSION = 1
+VERSION = 2  # what we write; v1 (no `seq`) is still read
+READ_VERSIONS = (1, 2)
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAGIC_LINE = f"{MAGIC} v{VERSION}\n".encode("ascii")
 MAX_HEADER_LINES = 32
 MAX_HEADER_LINE = 256
 BODY_COLUMNS = 76
 KINDS = ("backup", "vault")
+MAX_SEQ = 999_999_999_999  # the largest 12-digit header integer
 # \Z, not $: "$" also matches before a final newline, and a name ending in one would write a
 # header with an early blank line that no reader can open.
 DEVICE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")
@@ -76,7 +80,7 @@ NONCE_BYTES = 12
 KEY_CHECK_BYTES = 16
 GCM_TAG_BYTES = 16
 
-_HEADER_KEYS = (
+_HEADER_KEYS_V1 = (
     "kind",
     "device-id",
     "device",
@@ -92,6 +96,14 @@ _HEADER_KEYS = (
     "nonce",
     "payload-bytes",
 )
+# v2 adds `seq` after `created`: the writing device's sequence number (docs/format.md §4.2).
+_HEADER_KEYS = {
+    1: _HEADER_KEYS_V1,
+    2: (*_HEADER_KEYS_V1[:4], "seq", *_HEADER_KEYS_V1[4:]),
+}
+_VERSION_TOKENS = tuple(f"v{v}".encode("ascii") for v in READ_VERSIONS)
+_MAGIC_LINES = tuple(MAGIC_BYTES + token + b"\n" for token in _VERSION_TOKENS)
+_MAGIC_LINES_NO_LF = tuple(line[:-1] for line in _MAGIC_LINES)
 _END_PREFIX = b"end sha256="
 _END_RE = re.compile(rb"\Aend sha256=([0-9a-f]{64})\n\Z")
 _HEX_TAIL_RE = re.compile(rb"\A[0-9a-f]{0,63}\Z")
@@ -156,6 +168,11 @@ class Header:
     hkdf_salt: bytes
     nonce: bytes
     payload_bytes: int
+    # The writing device's sequence number: grows with every save of its vault, and a backup
+    # carries its vault's. Authenticated (the header is the AEAD's associated data) and
+    # readable without the key, so the newest backup of a device can be picked before any
+    # is decrypted. 0: a v1 file, which has none (ordered by `created`, as v1 was).
+    seq: int = 0
 
 
 class MasterKeys:
@@ -173,6 +190,10 @@ class MasterKeys:
         self._cache: OrderedDict[tuple[bytes, KdfParams], bytes] = OrderedDict()
         self._max = max_entries
         self.kdf_runs = 0
+
+    def has(self, salt: bytes, params: KdfParams) -> bool:
+        """Whether the key for (salt, params) is cached: opening costs no Argon2 run."""
+        return (salt, params) in self._cache
 
     def master_key(self, salt: bytes, params: KdfParams) -> bytes:
         params.check()
@@ -229,8 +250,10 @@ def seal(
     keys: MasterKeys,
     kdf_salt: bytes,
     kdf: KdfParams,
+    seq: int = 0,
 ) -> bytes:
-    """Encrypt ``payload`` into the file format. ``kdf_salt`` is the device's stable salt.
+    """Encrypt ``payload`` into the file format. ``kdf_salt`` is the device's stable salt;
+    ``seq`` the device's sequence number (0: none known, e.g. another app's backup re-sealed).
 
     Bad arguments are programming errors (config validation already refuses bad names):
     ValueError. A payload too large for the size cap is the person's: FileTooLarge, raised
@@ -244,6 +267,8 @@ def seal(
         raise ValueError(f"device id {device_id!r} is not a lower-case hyphenated UUID")
     if len(kdf_salt) != SALT_BYTES:
         raise ValueError(f"the KDF salt must be {SALT_BYTES} bytes")
+    if not 0 <= seq <= MAX_SEQ:
+        raise ValueError(f"seq {seq} is out of bounds")
     master = keys.master_key(kdf_salt, kdf)
     hkdf_salt = os.urandom(SALT_BYTES)
     nonce = os.urandom(NONCE_BYTES)
@@ -253,6 +278,7 @@ def seal(
         "device-id": device_id,
         "device": device,
         "created": _format_time(created),
+        "seq": str(seq),
         "kdf": "argon2id",
         "kdf-memory-kib": str(kdf.memory_kib),
         "kdf-iterations": str(kdf.iterations),
@@ -321,7 +347,7 @@ def looks_sealed(data: bytes) -> bool:
 def _split(data: bytes) -> tuple[bytes, bytes]:
     """Check magic, completeness and checksum; return (header bytes, body bytes)."""
     check_size(len(data))
-    if data and len(data) < len(MAGIC_LINE) and MAGIC_LINE.startswith(data):
+    if data and any(len(data) < len(m) and m.startswith(data) for m in _MAGIC_LINES):
         raise TruncatedFile("file is truncated (it ends inside its first line)")
     first = data.partition(b"\n")[0]
     if not first.startswith(MAGIC_BYTES):
@@ -338,11 +364,11 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
             " copy it again as a binary file)"
         )
     version = first[len(MAGIC) + 1 :]
-    if version != f"v{VERSION}".encode("ascii"):
+    if version not in _VERSION_TOKENS:
         shown = version.decode("ascii", "replace")[:20]
         raise UnsupportedVersion(
-            f"backup format {shown!r} is not supported by this otpsync (reads v{VERSION});"
-            " upgrade otpsync to open it"
+            f"backup format {shown!r} is not supported by this otpsync (reads"
+            f" {', '.join(t.decode() for t in _VERSION_TOKENS)}); upgrade otpsync to open it"
         )
     if (inside := _END_INSIDE_RE.search(data)) and inside.end() < len(data):
         extra = len(data) - inside.end()
@@ -391,6 +417,8 @@ def _parse_header(header: bytes) -> Header:
         text = header.decode("ascii")
     except UnicodeDecodeError:
         raise DamagedFile("file is damaged (header is not ASCII)") from None
+    version = int(text.partition("\n")[0].rpartition(" v")[2])  # checked in _split
+    expected = _HEADER_KEYS[version]
     lines = text.split("\n")[1:-2]
     if len(lines) > MAX_HEADER_LINES:
         raise DamagedFile("file is damaged (header has too many lines)")
@@ -400,9 +428,9 @@ def _parse_header(header: bytes) -> Header:
         if not sep or len(line) > MAX_HEADER_LINE or key in fields:
             raise DamagedFile(f"file is damaged (bad header line {line[:40]!r})")
         fields[key] = value
-    if tuple(fields) != _HEADER_KEYS:
-        missing = [k for k in _HEADER_KEYS if k not in fields]
-        extra = [k for k in fields if k not in _HEADER_KEYS]
+    if tuple(fields) != expected:
+        missing = [k for k in expected if k not in fields]
+        extra = [k for k in fields if k not in expected]
         raise DamagedFile(
             f"file is damaged (header keys: missing {missing or 'none'}, unknown {extra or 'none'}"
             ", or out of order)"
@@ -439,6 +467,7 @@ def _parse_header(header: bytes) -> Header:
         hkdf_salt=_decode_b64(fields["hkdf-salt"], "hkdf-salt", SALT_BYTES),
         nonce=_decode_b64(fields["nonce"], "nonce", NONCE_BYTES),
         payload_bytes=_parse_int(fields["payload-bytes"], "payload-bytes"),
+        seq=_parse_int(fields["seq"], "seq") if "seq" in fields else 0,
     )
     if parsed.payload_bytes < GCM_TAG_BYTES:
         raise DamagedFile(
@@ -466,6 +495,23 @@ def _decode_body(body: bytes, payload_bytes: int) -> bytes:
             f"file is damaged (body holds {len(ciphertext)} bytes, header says {payload_bytes})"
         )
     return ciphertext
+
+
+def peek_order(prefix: bytes) -> tuple[str, int, str] | None:
+    """(device id, seq, created) as the start of a file *claims* them, unverified — only to
+    choose which of many files to open first; None when it does not look like our header."""
+    head = prefix.partition(b"\n\n")[0].split(b"\n")
+    if not head or head[0] not in _MAGIC_LINES_NO_LF:
+        return None
+    fields = dict(line.partition(b": ")[::2] for line in head[1 : MAX_HEADER_LINES + 1])
+    device_id, created = fields.get(b"device-id", b""), fields.get(b"created", b"")
+    seq = fields.get(b"seq", b"0")
+    if not (
+        _UUID_RE.match(device_id.decode("ascii", "replace"))
+        and _INT_RE.match(seq.decode("ascii", "replace"))
+    ):
+        return None
+    return device_id.decode("ascii"), int(seq), created.decode("ascii", "replace")
 
 
 def read_header(data: bytes) -> Header:

@@ -63,7 +63,7 @@ def test_round_trip_and_header() -> None:
     header, raw = open_sealed(data, MasterKeys("pw"))
     assert (header.kind, header.device, header.created) == ("backup", "laptop", NOW)
     assert len(payload.decode(raw, expect_device_id=header.device_id).accounts) == 3
-    assert data.startswith(b"otpsync-backup v1\n")
+    assert data.startswith(b"otpsync-backup v2\n")
     assert data.isascii()
 
 
@@ -128,7 +128,7 @@ def test_cheap_checks_come_first() -> None:
     with pytest.raises(NotABackup):
         open_sealed(b"", keys)
     with pytest.raises(UnsupportedVersion, match="v2"):
-        open_sealed(data.replace(b"otpsync-backup v1", b"otpsync-backup v2", 1), keys)
+        open_sealed(data.replace(b"otpsync-backup v2", b"otpsync-backup v3", 1), keys)
     with pytest.raises(TruncatedFile):
         open_sealed(data[: len(data) // 2], keys)
     with pytest.raises(FileTooLarge):
@@ -250,9 +250,10 @@ def test_seal_fills_the_size_cap_and_refuses_one_byte_more() -> None:
 
 
 @pytest.mark.parametrize("n", range(1, 18))
-def test_a_cut_inside_the_magic_line_is_truncated(n: int) -> None:
+@pytest.mark.parametrize("version", [b"v1", b"v2"])
+def test_a_cut_inside_the_magic_line_is_truncated(n: int, version: bytes) -> None:
     with pytest.raises(TruncatedFile, match="first line"):
-        open_sealed(b"otpsync-backup v1\n"[:n], KEYS)
+        open_sealed((b"otpsync-backup " + version + b"\n")[:n], KEYS)
 
 
 def test_an_empty_file_is_not_a_backup() -> None:
