@@ -81,6 +81,15 @@ class WriteFailed(OtpsyncError):
     """The OS refused a write (permissions, full disk, vanished folder)."""
 
 
+class NotAFile(OtpsyncError):
+    """A path that is not a regular file (a FIFO, a device, a folder), or a symbolic link
+    out of the folder it was found in: never opened for reading, never waited on."""
+
+
+class ReadFailed(OtpsyncError):
+    """The OS refused a read (permissions, I/O error)."""
+
+
 # --- reading a backup or vault file; every one is raised before anything is written ---------
 
 
@@ -137,6 +146,10 @@ class UnsupportedImport(ImportFailed):
 
 class PasswordRequired(BackupError):
     """The export is encrypted and no password was given."""
+
+
+class UnexpectedlyPlain(BackupError):
+    """A file that should be encrypted (its source has a password) but is not."""
 
 
 class AlreadyRunning(OtpsyncError):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import stat
 from pathlib import Path
 
 from daemon.core import backup_format, payload
 from daemon.core.filenames import NAME_RE
 from daemon.core.payload import VaultData
-from daemon.errors import BackupError
+from daemon.errors import BackupError, OtpsyncError
+from daemon.fsutil import read_bounded
 from daemon.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -36,8 +35,8 @@ def own_backups(folder: Path, ledger: Ledger) -> list[Path]:
     for entry in ledger.entries().values():
         path = folder / entry.name
         try:
-            data = read_folder_file(path)
-        except OSError:
+            data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
+        except OtpsyncError:
             gone.append(entry.name)
             continue
         if hashlib.sha256(data).hexdigest() != entry.sha256:
@@ -76,29 +75,3 @@ def prune_own(folder: Path, ledger: Ledger, keep: int, *, written: Path) -> list
     if removed:
         log.info("pruned %d old backups of this device", len(removed))
     return removed
-
-
-def read_folder_file(path: Path) -> bytes:
-    """A file's bytes — only if it is a regular file, not a symlink, FIFO or device, and no
-    larger than a backup can be (checked on the open descriptor, not the path)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > backup_format.MAX_FILE_BYTES:
-            raise OSError(f"{path.name} is not a backup-sized regular file")
-        return f.read(backup_format.MAX_FILE_BYTES + 1)
-
-
-def read_folder_prefix(path: Path, size: int = 16 * 1024) -> bytes:
-    """The first ``size`` bytes of a regular file (b"" for anything else): enough for a
-    header's claims, without reading a whole file that may be large."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return b""
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return b""
-        return f.read(size)

@@ -1,4 +1,8 @@
-"""Durable, private file writes: nothing is ever half-written or silently overwritten."""
+"""Durable, private file writes, and bounded reads of files we do not trust.
+
+Writes: nothing is ever half-written or silently overwritten. Reads (``read_bounded``): no
+file can hang us or make us allocate more than a cap.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from daemon.errors import FileMissing, WriteFailed
+from daemon.core.display import shown
+from daemon.errors import (
+    FileMissing,
+    FileTooLarge,
+    NotAFile,
+    OtpsyncError,
+    ReadFailed,
+    WriteFailed,
+)
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -114,6 +126,139 @@ def write_new(directory: Path, name_for: Callable[[int], str], data: bytes) -> P
         raise WriteFailed(f"cannot write into {directory}: {exc.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# --- reading files that come from the sync folder or the person ------------------------------
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+# O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: the path we checked is
+# the path we open; a symlink swapped in since then fails instead of being followed.
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_CHUNK = 1 << 20
+
+
+def _size_text(cap: int) -> str:
+    return f"{cap // 1048576} MiB" if cap >= 1048576 and cap % 1048576 == 0 else f"{cap} bytes"
+
+
+def _kind_of(mode: int) -> str:
+    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
+
+
+def _open_within(real: str, within: Path) -> int:
+    """Open ``real`` (a resolved path inside ``within``) one component at a time, none of
+    them followed if it is a symlink: a folder swapped for a link out cannot redirect us."""
+    base = os.path.realpath(within)
+    parts = Path(os.path.relpath(real, base)).parts
+    dir_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(base, dir_flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, dir_flags | getattr(os, "O_CLOEXEC", 0), dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return os.open(parts[-1], _READ_FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path, within: Path | None) -> int:
+    """An open descriptor on the regular file ``path`` (see read_bounded); the caller closes."""
+    name = shown(path)
+    try:
+        real = os.path.realpath(path)
+        if within is not None:
+            base = os.path.realpath(within)
+            if os.path.commonpath([base, real]) != base or real == base:
+                raise NotAFile(f"{name}: is a symbolic link out of the sync folder; not reading it")
+        if within is not None and os.open in os.supports_dir_fd:
+            fd = _open_within(real, within)
+        else:
+            fd = os.open(real, _READ_FLAGS)
+    except FileNotFoundError:
+        raise FileMissing(f"{name}: file not found") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotAFile(f"{name}: is a symbolic link (it changed while being read)") from None
+        raise ReadFailed(f"{name}: cannot read it ({exc.strerror})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as exc:
+        os.close(fd)
+        raise ReadFailed(f"{name}: cannot read it ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotAFile(f"{name}: is {_kind_of(mode)}, not a file")
+    return fd
+
+
+def read_bounded(path: Path, cap: int, *, within: Path | None = None) -> bytes:
+    """The whole content of the regular file ``path``, at most ``cap`` bytes.
+
+    For every file that comes from the sync folder or the person: nothing it is can hang us
+    or make us allocate more than ``cap``. It is opened without blocking (a FIFO) and
+    without following a symlink on the last step; type and size are checked on the opened
+    descriptor (a path checked and then opened can be swapped in between); at most
+    ``cap + 1`` bytes are read (a file that grew meanwhile). With ``within`` (the sync
+    folder) a symlink may only lead to a file inside that folder.
+
+    Raises FileMissing, NotAFile, FileTooLarge or ReadFailed, each one line naming ``path``.
+    """
+    name = shown(path)
+    too_large = f"{name}: is larger than the {_size_text(cap)} a file may be; not reading it"
+    fd = _open_regular(path, within)
+    try:
+        if os.fstat(fd).st_size > cap:
+            raise FileTooLarge(too_large)
+        data = _read_up_to(fd, cap + 1)
+        if len(data) > cap:
+            raise FileTooLarge(too_large)
+        return data
+    except OSError as exc:
+        raise ReadFailed(f"{name}: cannot read it ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def read_head(path: Path, size: int, *, within: Path | None = None) -> bytes:
+    """The first ``size`` bytes of the regular file ``path`` (the same safe open as
+    read_bounded), for a header's claims; b"" for anything that is not such a file."""
+    try:
+        fd = _open_regular(path, within)
+    except OtpsyncError:
+        return b""
+    try:
+        return _read_up_to(fd, size)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    chunks, total = [], 0
+    while total < limit:
+        chunk = os.read(fd, min(_CHUNK, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+# --- debris of interrupted writes ---------------------------------------------------------------
 
 
 def sweep_temp(directory: Path, older_than: float = TEMP_MAX_AGE) -> list[Path]:

@@ -14,13 +14,14 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from pathlib import Path
 
 import filelock
 
 from daemon.errors import NoSuchAccount, VaultBusy
 from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
-from daemon.state import read_json, write_json
+from daemon.state import read_json, time_of, write_json
 
 log = logging.getLogger(__name__)
 _COPY_RE = re.compile(r"\A[0-9a-f]{8}\.4otp\.txt\Z")  # what put() names a copy
@@ -40,10 +41,11 @@ class PendingEntry:
     seq: int = 0  # the backup's sequence number (0: none, a v1 file or another app's)
 
     @property
-    def order(self) -> tuple[int, str]:
+    def order(self) -> tuple[int, datetime]:
         """Which of two backups of one device is newer: the sequence number, then (for files
-        without one) the creation time."""
-        return self.seq, self.created
+        without one) the creation time — as a time, never as text ("999-…", an unpadded
+        year, would sort after "2026-…")."""
+        return self.seq, time_of(self.created)
 
 
 def _well_typed(entry: PendingEntry) -> bool:
@@ -99,9 +101,6 @@ class Inbox:
                 return entry
         raise NoSuchAccount(f"no pending import {entry_id!r} (see `otpsync pending`)")
 
-    def read_copy(self, entry: PendingEntry) -> bytes:
-        return (self.dir / entry.copy).read_bytes()
-
     def _save(self, entries: list[PendingEntry]) -> None:
         write_json(self.index_file, [asdict(e) for e in entries])
 
@@ -123,7 +122,7 @@ class Inbox:
         with self.locked():
             entries = self.entries()
             same = [e for e in entries if e.device_id == device_id]
-            order = (seq, created)
+            order = (seq, time_of(created))
             if same and (
                 same[0].order > order or (same[0].order == order and not wins_tie(same[0]))
             ):

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -31,25 +31,30 @@ from daemon.errors import (
     BackupError,
     DamagedFile,
     FileMissing,
+    FileTooLarge,
     KdfBudgetSpent,
     KdfOutOfBounds,
     NotABackup,
+    NotAFile,
     OtpsyncError,
+    PassphraseUnavailable,
     PasswordRequired,
+    ReadFailed,
     TruncatedFile,
+    UnexpectedlyPlain,
+    UnknownFormat,
     UnsupportedVersion,
     WrongPassphrase,
 )
-from daemon.exporter import read_folder_prefix
+from daemon.fsutil import read_bounded, read_head
 from daemon.inbox import PendingEntry
 from daemon.passphrase import source_password
-from daemon.state import file_stamp, now_text
+from daemon.state import file_stamp, now_text, time_of
 
 if TYPE_CHECKING:
     from daemon.service import Exported, Service
 
 log = logging.getLogger(__name__)
-_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,9 @@ class Offer:
     device_id: str
     created: str  # ISO 8601 UTC, to the second
     accounts: tuple[Account, ...]
+    skipped: tuple[importers.Skipped, ...] = ()  # another app's entries otpsync cannot make
     seq: int = 0  # the device's sequence number (0: none)
+    weak_kdf: bool = False  # sealed below the floor writers must use (KdfParams.weak)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +75,8 @@ class Outcome:
     """What looking at one file in the sync folder came to."""
 
     kind: str  # queued, superseded, nothing-new, own, seen, not-backup, retry, damaged,
-    #            wrong-passphrase, forged, identity-clash, deferred (KDF budget)
+    #            wrong-passphrase, unreadable (not a regular file: never opened), forged,
+    #            identity-clash, deferred (KDF budget)
     path: Path
     message: str = ""
     entry: PendingEntry | None = None
@@ -151,6 +159,10 @@ def describe_claims(device: str, claims: dict[str, list[str]]) -> list[str]:
     return lines
 
 
+def weak_writer_message(device: str) -> str:
+    return f"{device} writes weakly protected backups: raise [kdf] there"
+
+
 def source_device_id(source: WatchSource) -> str:
     """A stable UUID for another app's backups, so rejections work as for a device."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"otpsync:watch-source:{source.name}"))
@@ -195,11 +207,13 @@ class Intake:
         still be arriving: answer "retry" instead of reporting it.
         """
         try:
-            if path.stat().st_size > backup_format.MAX_FILE_BYTES:
-                return Outcome("not-backup", path, "larger than a backup can be")
-            data = path.read_bytes()
-        except OSError as exc:
-            return Outcome("retry" if not final else "damaged", path, f"{path}: {exc.strerror}")
+            data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=self.config.sync_folder)
+        except FileTooLarge as exc:
+            return Outcome("not-backup", path, str(exc))
+        except NotAFile as exc:  # a FIFO, a device, a link out of the folder: never waited on
+            return Outcome("unreadable", path, str(exc))
+        except (FileMissing, ReadFailed) as exc:
+            return Outcome("retry" if not final else "damaged", path, str(exc))
         sha = hashlib.sha256(data).hexdigest()
         seen = self.state.seen(sha)
         if seen and seen != "queued":
@@ -235,15 +249,17 @@ class Intake:
                 if self._superseded(header):
                     return settle("superseded")
                 offer = self._backup_offer(data)
+                self._note_kdf(offer)
         except KdfBudgetSpent as exc:
             return Outcome("deferred", path, str(exc.located(path)))
         except NotABackup:
             return settle("not-backup")
-        except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired) as exc:
+        except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired, UnexpectedlyPlain) as exc:
             return settle("damaged", str(exc.located(path)))
         except WrongPassphrase:
             why = (
-                f"the password configured for [[watch.sources]] {sender!r} does not open it"
+                f"the password{' or key_file' if source.key_file else ''} configured for"
+                f" [[watch.sources]] {sender!r} does not open it"
                 if source
                 else f"backup from {sender} was sealed with another passphrase; all your"
                 " devices must use the same one"
@@ -251,6 +267,13 @@ class Intake:
             return settle("wrong-passphrase", f"{path}: {why}")
         except (TruncatedFile, DamagedFile, BackupError) as exc:
             return retry_or_damaged(exc)
+        if offer.skipped:  # once per file: the content hash is marked seen below
+            log.warning(
+                "%s: %d not imported: %s",
+                path,
+                len(offer.skipped),
+                "; ".join(s.shown() for s in offer.skipped),
+            )
         plan = merge.plan(vault, offer.accounts, source=offer.device_id)
         if not plan.has_changes:
             return settle("nothing-new")
@@ -260,10 +283,13 @@ class Intake:
 
     def _backup_offer(self: Service, data: bytes) -> Offer:
         header, incoming = self._open_budgeted(data)
-        created = header.created.strftime(_TIME)
+        created = backup_format.format_time(header.created)
         codes = incoming.accounts
         self.state.device_seen(header.device_id, header.device, header.seq, created, len(codes))
-        return Offer(header.device, header.device_id, created, codes, header.seq)
+        return Offer(
+            header.device, header.device_id, created, codes, seq=header.seq,
+            weak_kdf=header.kdf.weak,
+        )  # fmt: skip
 
     def _open_budgeted(self: Service, data: bytes) -> tuple[Header, VaultData]:
         """Open a file from the folder with our passphrase, spending Argon2 only within the
@@ -289,29 +315,36 @@ class Intake:
         self: Service,
         paths: list[tuple[Path, bool]],
         failed: Callable[[Path, Exception], None] | None = None,
-    ) -> list[Outcome]:
+    ) -> Iterator[Outcome]:
         """``consider`` for many files, each device's newest first (by the sequence number
         its header claims): once that one opened, its older backups are superseded without
         being decrypted, so a start-up scan costs one decryption per device, not per file.
+        Outcomes come one by one, as each file is looked at.
 
         ``failed(path, exc)``: a file that raises (a full disk: its queue copy cannot be
         written) is handed to it and the others are still looked at; without it, it raises."""
-
-        def newest_first(item: tuple[Path, bool]) -> tuple[str, int, str]:
-            claim = backup_format.peek_order(read_folder_prefix(item[0]))
-            return claim or ("", 0, "")
-
-        ordered = sorted(paths, key=newest_first, reverse=True)
-        outcomes = []
+        folder = self.config.sync_folder
+        peeked: list[tuple[int, tuple[int, str], tuple[Path, bool]]] = []
+        first_seen: dict[object, int] = {}
+        for index, item in enumerate(paths):
+            claim = backup_format.peek_order(read_head(item[0], 16 << 10, within=folder))
+            group = first_seen.setdefault(claim[0] if claim else index, index)
+            peeked.append((group, (claim[1], claim[2]) if claim else (0, ""), item))
+        # Devices in the order their files arrived; within one, the highest number (then the
+        # latest time) first: two stable sorts.
+        peeked.sort(key=lambda entry: entry[1], reverse=True)
+        peeked.sort(key=lambda entry: entry[0])
+        ordered = [item for _, _, item in peeked]
         with self.state.batched_seen():
             for path, final in ordered:
                 try:
-                    outcomes.append(self.consider(path, final=final))
+                    outcome = self.consider(path, final=final)
                 except Exception as exc:
                     if failed is None:
                         raise
                     failed(path, exc)
-        return outcomes
+                    continue
+                yield outcome
 
     # --- files that claim to be this device's ---------------------------------------------
 
@@ -357,23 +390,77 @@ class Intake:
                 found[kind].append(file)
         return {kind: sorted(set(files)) for kind, files in found.items()}
 
-    def _source_offer(self: Service, data: bytes, source: WatchSource, path: Path) -> Offer:
-        """Another app's automatic backup: its importer, its own password, the file's mtime."""
-        importer = importers.get(source.format) if source.format != "auto" else (
-            importers.get(importers.detect(data))
-        )  # fmt: skip
-        password = source_password(source) if importer.encrypted(data) else None
-        if importer.encrypted(data) and password is None:
-            raise PasswordRequired(
-                f"is an encrypted {importer.title}: set password_command or password_file"
-                f" for [[watch.sources]] {source.name!r}"
+    def _note_kdf(self: Service, offer: Offer) -> None:
+        """Readers open weaker files, but say once per device that its [kdf] is below the
+        floor: the passphrase is shared, so its files are where guessing is cheapest."""
+        known = self.state.weak_writers()
+        if offer.weak_kdf and known.get(offer.device_id) != offer.device:
+            log.warning("%s", weak_writer_message(offer.device))
+            self.state.set_weak_writer(offer.device_id, offer.device)
+        elif not offer.weak_kdf and offer.device_id in known:
+            self.state.set_weak_writer(offer.device_id, None)
+
+    def _source_offer(
+        self: Service, data: bytes, source: WatchSource, path: Path, *, queued: bool = False
+    ) -> Offer:
+        """Another app's automatic backup: its importer, its own password, the file's mtime.
+        Entries otpsync cannot make come back in ``skipped``; the rest are offered.
+        ``queued``: a copy an earlier otpsync queued as it came (the person approves it)."""
+        importer, password = self._source_importer(data, source)
+        encrypted = password is not None or importer.encrypted(data)
+        key_file = self._source_key_file(source) if importer.read_keyed else None
+        has_password = (
+            source.password_command or source.password_file or source.keyring or source.key_file
+        )
+        if not encrypted and has_password and not queued:
+            # The app writes encrypted backups here; a plain one is someone else's doing (and
+            # would bring codes nobody had to know a password for).
+            raise UnexpectedlyPlain(
+                f"is not encrypted, but [[watch.sources]] {source.name!r} has a password"
+                " configured: refusing it (the app writes encrypted backups; anyone who can"
+                " write to the sync folder may have put this one there)"
             )
-        accounts = tuple(importer.parse(data, password))
+        if password is None and encrypted:
+            password = source_password(source)
+            if password is None and key_file is None:
+                raise PasswordRequired(
+                    f"is an encrypted {importer.title}: set password_command or password_file"
+                    f"{' (or key_file)' if importer.read_keyed else ''}"
+                    f" for [[watch.sources]] {source.name!r}"
+                )
+        result = importer.parse(data, password, key_file)
         try:
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime(_TIME)
+            mtime = backup_format.format_time(datetime.fromtimestamp(path.stat().st_mtime, UTC))
         except OSError:
             mtime = now_text()
-        return Offer(source.name, source_device_id(source), mtime, accounts)
+        return Offer(
+            source.name, source_device_id(source), mtime, result.accounts, skipped=result.skipped
+        )
+
+    @staticmethod
+    def _source_importer(data: bytes, source: WatchSource) -> tuple[importers.Importer, str | None]:
+        """The source's format, or the one its content shows. A file nothing claims may be an
+        old andOTP backup (no header): then the source's password is asked and tried."""
+        if source.format != "auto":
+            return importers.get(source.format), None
+        try:
+            return importers.get(importers.detect(data)), None
+        except UnknownFormat:
+            password = source_password(source)
+            if password is None:
+                raise
+            return importers.get(importers.detect(data, password)), password
+
+    def _source_key_file(self: Service, source: WatchSource) -> bytes | None:
+        """The KeePass key file a source names, read like its password_file would be."""
+        if source.key_file is None:
+            return None
+        try:
+            return self.read_key_file(source.key_file)
+        except (FileMissing, FileTooLarge) as exc:
+            raise PassphraseUnavailable(
+                f"key_file of [[watch.sources]] {source.name!r}: {exc.message}"
+            ) from None
 
     def _queue(
         self: Service,
@@ -392,7 +479,7 @@ class Intake:
         times the one offering something the other does not wins.
         """
         queued = self.inbox.queued_from(offer.device_id)
-        if queued is not None and queued.order > (offer.seq, offer.created):
+        if queued is not None and queued.order > (offer.seq, time_of(offer.created)):
             return Outcome("superseded", path)  # (put checks again, under the lock)
         offer_keys = _offer_keys(plan)
         queued_offer = self._offer_of(queued, vault) if queued else set()
@@ -422,7 +509,7 @@ class Intake:
         """Another app's backup as the queue keeps it: sealed in our own format with our
         passphrase. Its file may be plain JSON (the queue must hold no plaintext secret), and
         its own password may come from a command that asks the person each time."""
-        created = datetime.strptime(offer.created, _TIME).replace(tzinfo=UTC)
+        created = time_of(offer.created)
         vault = VaultData(offer.device_id, offer.device, created, offer.accounts)
         return self.store.seal(
             vault, kind="backup", device=offer.device, created=created, seq=offer.seq
@@ -434,11 +521,11 @@ class Intake:
         """What a queued entry's copy offers (raises if it is gone or no longer opens)."""
         copy = self.inbox.dir / entry.copy
         try:
-            data = copy.read_bytes()
-        except OSError as exc:
-            raise FileMissing(
-                f"pending import {entry.id}: its copy is gone ({exc.strerror})"
-            ) from None
+            data = read_bounded(copy, backup_format.MAX_FILE_BYTES, within=self.inbox.dir)
+        except FileMissing:
+            raise FileMissing(f"pending import {entry.id}: its copy is gone") from None
+        except OtpsyncError as exc:
+            raise FileMissing(f"pending import {entry.id}: its copy: {exc}") from None
         digest = hashlib.sha256(data).hexdigest()
         if (cached := self._entry_offers.get(digest)) is not None:
             return cached
@@ -453,7 +540,7 @@ class Intake:
             if entry.source and not data.startswith(backup_format.MAGIC_BYTES):
                 # queued before copies were re-sealed: the other app's file as it came
                 source = next(s for s in self.config.watch.sources if s.name == entry.source)
-                return self._source_offer(data, source, copy)
+                return self._source_offer(data, source, copy, queued=True)
             return self._backup_offer(data)
         except StopIteration:
             raise FileMissing(
@@ -545,5 +632,6 @@ class Intake:
             raise FileMissing(f"sync folder {folder} does not exist")
         patterns = tuple(s.pattern for s in self.config.watch.sources)
         self.pending()  # drops entries whose copy is gone or damaged, so they are queued again
-        found = scan(folder, self.config.watch.recursive, patterns)
-        return self.consider_all([(p, True) for p in found])
+        # everything named like a backup, FIFOs and links out included: each gets its line
+        found = scan(folder, self.config.watch.recursive, patterns, only_files=False)
+        return list(self.consider_all([(p, True) for p in found]))

@@ -40,6 +40,28 @@ class PassphraseSources:
     interactive: bool = True
 
 
+# Environment variables that may hold a secret of ours: never passed on to a child process.
+SECRET_ENV = (ENV_VAR,)
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment without our secrets: for every command we run (password
+    commands, clipboard tools, the file manager), which need not know the master passphrase
+    and may log or pass on their environment."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+
+
+def _utf8(raw: bytes, what: str) -> str:
+    """Passphrase bytes as text. Not valid UTF-8 is an error, never a silent replacement: a
+    replaced character would derive another key than the same bytes on another device."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PassphraseUnavailable(
+            f"the passphrase from {what} is not valid UTF-8; otpsync needs it as UTF-8 text"
+        ) from None
+
+
 def _strip_newline(text: str) -> str:
     return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
 
@@ -47,23 +69,25 @@ def _strip_newline(text: str) -> str:
 def _from_file(path: Path, what: str) -> str:
     try:
         mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise PassphraseUnavailable(f"{what} {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PassphraseUnavailable(f"cannot read {what} {path}: {exc}") from None
+    except OSError as exc:
+        raise PassphraseUnavailable(f"cannot read {what} {path}: {exc.strerror}") from None
     if mode & 0o077:
         log.warning("%s %s is readable by others; chmod 600 it", what, path)
-    return _strip_newline(text)
+    return _strip_newline(_utf8(raw, f"{what} {path}"))
 
 
-def _from_command(command: str) -> str:
+def _from_command(command: str, what: str = "passphrase_command") -> str:
+    """Run ``command`` (no shell) and take its stdout, with none of our secrets in its
+    environment."""
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise PassphraseUnavailable(f"passphrase_command cannot be parsed: {exc}") from None
+        raise PassphraseUnavailable(f"{what} cannot be parsed: {exc}") from None
     if not argv:
-        raise PassphraseUnavailable("passphrase_command is empty")
+        raise PassphraseUnavailable(f"{what} is empty")
     try:
         done = subprocess.run(
             argv,
@@ -71,19 +95,18 @@ def _from_command(command: str) -> str:
             capture_output=True,
             timeout=COMMAND_TIMEOUT,
             check=False,
+            env=child_env(),
         )
     except FileNotFoundError:
-        raise PassphraseUnavailable(f"passphrase_command: {argv[0]} not found") from None
+        raise PassphraseUnavailable(f"{what}: {argv[0]} not found") from None
     except subprocess.TimeoutExpired:
-        raise PassphraseUnavailable(
-            f"passphrase_command did not finish within {COMMAND_TIMEOUT} s"
-        ) from None
+        raise PassphraseUnavailable(f"{what} did not finish within {COMMAND_TIMEOUT} s") from None
     if done.returncode != 0:
         # Its stderr may say why (locked store…); its stdout may hold a secret: never shown.
         last = (done.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
         why = f": {last[:200]}" if last else ""
-        raise PassphraseUnavailable(f"passphrase_command failed (exit {done.returncode}){why}")
-    return _strip_newline(done.stdout.decode("utf-8", "replace"))
+        raise PassphraseUnavailable(f"{what} failed (exit {done.returncode}){why}")
+    return _strip_newline(_utf8(done.stdout, what))
 
 
 def _from_keyring() -> str | None:
@@ -120,7 +143,7 @@ def get_passphrase(sources: PassphraseSources, *, confirm: bool = False) -> tupl
     """(passphrase, where it came from). ``confirm`` asks twice when prompting (``init``)."""
     found: tuple[str, str] | None = None
     if os.environ.get(ENV_VAR):
-        found = os.environ[ENV_VAR], f"${ENV_VAR}"
+        found = os.environ[ENV_VAR], f"${ENV_VAR}"  # undecodable bytes: checked below
     elif sources.file is not None:
         found = _from_file(sources.file, "--passphrase-file"), "--passphrase-file"
     elif sources.command:
@@ -138,6 +161,11 @@ def get_passphrase(sources: PassphraseSources, *, confirm: bool = False) -> tupl
         )
     if not found[0]:
         raise PassphraseUnavailable(f"the passphrase from {found[1]} is empty")
+    try:
+        # The environment (and a prompt) decode bytes that are not UTF-8 to lone surrogates.
+        found[0].encode("utf-8")
+    except UnicodeEncodeError:
+        raise PassphraseUnavailable(f"the passphrase from {found[1]} is not valid UTF-8") from None
     return found
 
 
@@ -167,7 +195,7 @@ def source_password(source: WatchSource) -> str | None:
     """The password of another app's automatic backups ([[watch.sources]]): its command,
     its file, or the keyring entry "otpsync" / "source:NAME". None when none is set."""
     if source.password_command:
-        return _from_command(source.password_command)
+        return _from_command(source.password_command, f"password_command of {source.name}")
     if source.password_file is not None:
         return _from_file(source.password_file, f"password_file of {source.name}")
     if source.keyring:

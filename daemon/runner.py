@@ -529,20 +529,22 @@ class Daemon:
             why = str(exc) if isinstance(exc, OtpsyncError) else "internal error (see the log)"
             failures.append(f"cannot take in {path.name}: {why}")
 
+        handled: set[Path] = set()
         try:
-            outcomes = self.service.consider_all(due, failed=failed)
+            for outcome in self.service.consider_all(due, failed=failed):
+                handled.add(outcome.path)
+                self._handle(outcome)
+                self._beat()  # a burst of files is one tick, but not a silent one
+                self._tell()
         except Exception:
-            for path, _ in due:  # none of them is settled: all are looked at again
-                self._tracker.forget(path)
+            for path, _ in due:  # those not looked at yet are looked at again
+                if path not in handled:
+                    self._tracker.forget(path)
             raise
         if failures:
             self._set_problem("intake", failures[-1])
         else:
             self._clear_problem("intake")
-        for outcome in outcomes:
-            self._handle(outcome)
-            self._beat()  # a burst of files is one tick, but not a silent one
-            self._tell()
 
     def _rescan(self, now: float) -> None:
         """Stat the folder for candidates that events missed (or, polling, for all)."""
@@ -588,6 +590,10 @@ class Daemon:
         elif outcome.kind == "deferred":  # KDF budget spent: a later rescan tries it again
             log.warning("%s", outcome.message)
             self._tracker.forget(outcome.path)
+        elif outcome.kind == "unreadable":
+            # Someone put a FIFO or a link out of the folder under a backup's name: say so in
+            # the log, but do not let whoever can write there raise alarms on every rescan.
+            log.warning("%s", outcome.message)
         else:
             log.debug("%s: %s", outcome.path.name, outcome.kind)
 

@@ -23,6 +23,7 @@ from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header, MasterKeys
+from daemon.core.display import shown
 from daemon.core.merge import MergePlan
 from daemon.core.otp import Code, code_at
 from daemon.core.payload import VaultData
@@ -30,10 +31,13 @@ from daemon.errors import (
     BackupError,
     DuplicateAccount,
     FileMissing,
+    FileTooLarge,
     KdfBudgetSpent,
     NoSuchAccount,
     NotABackup,
+    NotAFile,
     NoVault,
+    OtpsyncError,
     PasswordRequired,
     UnknownFormat,
     UsageError,
@@ -42,8 +46,8 @@ from daemon.errors import (
     WriteFailed,
     WrongPassphrase,
 )
-from daemon.exporter import content_fingerprint, prune_own, read_folder_file
-from daemon.fsutil import ensure_private_dir, sweep_temp, write_atomic, write_new
+from daemon.exporter import content_fingerprint, prune_own
+from daemon.fsutil import ensure_private_dir, read_bounded, sweep_temp, write_atomic, write_new
 from daemon.inbox import Inbox
 from daemon.intake import (
     Approved,
@@ -52,10 +56,11 @@ from daemon.intake import (
     PendingView,
     describe_claims,
     explain_truncation,
+    weak_writer_message,
 )
 from daemon.kdf_budget import KdfBudget
 from daemon.ledger import Ledger
-from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
+from daemon.passphrase import PassphraseSources, child_env, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles, heartbeat_stale, parse_time
 from daemon.vault_store import Snapshot, VaultStore
@@ -71,6 +76,11 @@ class ImportPreview:
     origin: str  # "backup from laptop, 2026-11-28 10:00 UTC" or "Aegis vault export"
     plan: MergePlan
     header: Header | None = None  # our own format only
+    skipped: tuple[importers.Skipped, ...] = ()  # another app's entries otpsync cannot make
+
+    def counts(self) -> dict[str, int]:
+        """The plan's counts, plus ``unsupported``: entries of the file left out."""
+        return {**self.plan.counts(), "unsupported": len(self.skipped)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +254,13 @@ class Service(Intake):
             return old_id, new_id, None
         done = self._export(self.vault(), None)
         removed = []
+        folder = self.config.sync_folder
         for entry in old_files.values():
-            path = self.config.sync_folder / entry.name
+            path = folder / entry.name
             try:
-                same = hashlib.sha256(read_folder_file(path)).hexdigest() == entry.sha256
-            except OSError:
+                data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
+                same = hashlib.sha256(data).hexdigest() == entry.sha256
+            except OtpsyncError:
                 continue
             if same and path != done.path:
                 path.unlink(missing_ok=True)
@@ -268,21 +280,30 @@ class Service(Intake):
 
     @staticmethod
     def _check_peers(folder: Path, keys: MasterKeys) -> list[str]:
-        """Warn when backups already in the sync folder were sealed with another passphrase."""
-        for path in sorted(folder.iterdir(), reverse=True)[:50]:
-            if not filenames.NAME_RE.match(path.name):
-                continue
-            try:
-                backup_format.open_sealed(path.read_bytes(), keys)
-            except WrongPassphrase:
-                return [
-                    f"{path.name} in the sync folder was sealed with another passphrase;"
-                    " all your devices must use the same one"
-                ]
-            except (BackupError, OSError):
-                continue
+        """Warn when backups already in the sync folder were sealed with another passphrase.
+        Files named like backups that are no file (a FIFO, a link to /dev/zero) are named
+        and skipped; nothing planted there can hang ``init`` or fill the memory."""
+        warnings = []
+        try:
+            names = sorted(folder.iterdir(), reverse=True)
+        except OSError:
             return []
-        return []
+        for path in [p for p in names if filenames.NAME_RE.match(p.name)][:50]:
+            try:
+                data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
+                backup_format.open_sealed(data, keys)
+            except (NotAFile, FileTooLarge) as exc:
+                warnings.append(f"ignored {exc}")
+                continue
+            except WrongPassphrase:
+                warnings.append(
+                    f"{shown(path.name)} in the sync folder was sealed with another passphrase;"
+                    " all your devices must use the same one"
+                )
+            except OtpsyncError:
+                continue
+            break
+        return warnings
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -387,7 +408,7 @@ class Service(Intake):
         for snap in store.snapshots():
             try:
                 found.append(SnapshotInfo(snap, len(store.open_snapshot(snap).accounts)))
-            except (BackupError, FileMissing) as exc:
+            except OtpsyncError as exc:
                 found.append(SnapshotInfo(snap, None, str(exc)))
         return found
 
@@ -530,11 +551,12 @@ class Service(Intake):
         from daemon.watcher import scan
 
         found = []
-        for path in scan(self.config.sync_folder, False, ()):
+        folder = self.config.sync_folder
+        for path in scan(folder, False, ()):
             try:
-                data = read_folder_file(path)
+                data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
                 header = backup_format.read_header(data)
-            except (OSError, BackupError):
+            except OtpsyncError:
                 continue
             if header.device_id == device_id:
                 found.append((path, data, header))
@@ -594,36 +616,52 @@ class Service(Intake):
         password: str | None = None,
         ask_password: Callable[[str], str] | None = None,
         include_deleted: bool = False,
+        key_file: bytes | None = None,
     ) -> ImportPreview:
         """Open ``source`` — our backup, or another app's export (``fmt``, detected from the
         content when "auto") — and plan its merge. Changes nothing.
 
         ``password`` opens another app's encrypted export, or a backup sealed with someone
         else's passphrase; ``ask_password(what)`` is called when one is needed and missing.
+        ``key_file`` (its bytes) opens a KeePass database, with or without a password: then
+        an empty answer to ``ask_password`` means "no password".
         """
         self.store  # noqa: B018 -- no vault, no import: say so before reading the file
         data = self._read_import_file(source)
         try:
             if fmt == "otpsync" or (fmt == "auto" and backup_format.looks_sealed(data)):
+                if key_file is not None:
+                    raise UsageError("--key-file is for KeePass databases, not otpsync backups")
                 header, incoming = self._open_backup(data, password)
+                if header.kdf.weak:
+                    log.warning("%s", weak_writer_message(header.device))
                 origin = f"backup from {header.device}, {header.created:%Y-%m-%d %H:%M} UTC"
-                accounts, device_id = incoming.accounts, header.device_id
+                accounts, device_id, skipped = incoming.accounts, header.device_id, ()
             else:
                 header, device_id = None, None
-                importer = self._importer_for(data, fmt)
+                importer = self._importer_for(data, fmt, password)
+                if key_file is not None and importer.read_keyed is None:
+                    raise UsageError(f"--key-file is for KeePass databases, not a {importer.title}")
                 if password is None and importer.encrypted(data):
-                    if ask_password is None:
+                    if key_file is not None:
+                        if ask_password is not None:
+                            what = f"{importer.title} (empty if the key file alone opens it)"
+                            password = ask_password(what) or None
+                    elif ask_password is None:
+                        key = " and/or --key-file FILE" if importer.read_keyed else ""
                         raise PasswordRequired(
                             f"this is an encrypted {importer.title}: give --password-file FILE"
-                            " (or run in a terminal to be asked)"
+                            f"{key} (or run in a terminal to be asked)"
                         )
-                    password = ask_password(importer.title)
-                accounts = tuple(importer.parse(data, password))
+                    else:
+                        password = ask_password(importer.title)
+                result = importer.parse(data, password, key_file)
+                accounts, skipped = result.accounts, result.skipped
                 origin = f"{importer.title} export"
         except BackupError as exc:
             raise explain_truncation(exc, source, len(data)).located(source) from None
         plan = merge.plan(self.vault(), accounts, source=device_id, include_deleted=include_deleted)
-        return ImportPreview(source, origin, plan, header)
+        return ImportPreview(source, origin, plan, header, skipped)
 
     def _open_backup(self, data: bytes, password: str | None) -> tuple[Header, VaultData]:
         keys = self.store.keys if password is None else MasterKeys(password)
@@ -631,15 +669,17 @@ class Service(Intake):
         return header, payload.decode(raw, expect_device_id=header.device_id)
 
     @staticmethod
-    def _importer_for(data: bytes, fmt: str) -> importers.Importer:
+    def _importer_for(data: bytes, fmt: str, password: str | None) -> importers.Importer:
         if fmt != "auto":
             return importers.get(fmt)
         try:
-            return importers.get(importers.detect(data))
+            return importers.get(importers.detect(data, password))
         except UnknownFormat:
+            hint = "" if password is None else ", and the password opens no old andOTP backup"
             raise NotABackup(
                 "not an otpsync backup, nor another app's export otpsync can read"
-                " (`otpsync import --help` lists the formats)"
+                f"{hint} (`otpsync import --help` lists the formats; old andOTP backups"
+                " have no header: give their --password-file)"
             ) from None
 
     def apply_import(self, preview: ImportPreview) -> VaultData:
@@ -648,23 +688,19 @@ class Service(Intake):
         return after
 
     @staticmethod
+    def read_key_file(path: Path) -> bytes:
+        """A KeePass key file's bytes (any file can be one), within the same size cap."""
+        try:
+            return Service._read_import_file(path)
+        except FileMissing as exc:
+            raise FileMissing(f"key file {exc.message}") from None
+        except FileTooLarge as exc:
+            raise FileTooLarge(f"key file {exc.message}") from None
+
+    @staticmethod
     def _read_import_file(source: Path) -> bytes:
-        try:
-            size = source.stat().st_size
-        except FileNotFoundError:
-            raise FileMissing(f"{source}: file not found") from None
-        except OSError as exc:
-            raise FileMissing(f"{source}: {exc.strerror}") from None
-        if not source.is_file():
-            raise FileMissing(f"{source}: not a file")
-        try:
-            backup_format.check_size(size)
-            with open(source, "rb") as f:
-                return f.read(backup_format.MAX_FILE_BYTES + 1)
-        except BackupError as exc:
-            raise exc.located(source) from None
-        except OSError as exc:
-            raise FileMissing(f"{source}: cannot read it ({exc.strerror})") from None
+        """The file the person named (a symlink they made is theirs to follow), bounded."""
+        return read_bounded(source, backup_format.MAX_FILE_BYTES)
 
     def sweep_temp_files(self) -> list[Path]:
         """Remove temp files a crash left behind (ours only, over 10 min old) in the folders
@@ -716,6 +752,9 @@ class Service(Intake):
             "pending": len(self.inbox.entries()),
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
+            "warnings": [
+                weak_writer_message(d) for d in sorted(self.state.weak_writers().values())
+            ],
             "not_written_here": claims["forged"],
             "identity_clash": claims["identity-clash"],
         }
@@ -756,5 +795,6 @@ __all__ = [
     "PendingView",
     "Service",
     "SnapshotInfo",
+    "child_env",
     "describe_claims",
 ]

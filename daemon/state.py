@@ -20,6 +20,7 @@ from typing import Any
 
 import filelock
 
+from daemon.core.backup_format import format_time
 from daemon.errors import WriteFailed
 from daemon.fsutil import ensure_private_dir, write_atomic
 
@@ -61,7 +62,14 @@ def file_stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
+
+
+def time_of(text: str) -> datetime:
+    """A stored time, to compare as a time: the earliest possible when it does not parse
+    (an entry written by an older otpsync with an unpadded year)."""
+    moment = parse_time(text) or datetime.min
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -201,6 +209,20 @@ class StateFiles:
             devices[device_id] = {"name": name, "seq": seq, "created": created, "codes": codes}
             write_json(self.devices_file, devices)
 
+    def weak_writers(self) -> dict[str, str]:
+        """Devices whose backups were sealed below the KDF floor: {device id: device name}."""
+        found = self.status().get("weak_kdf")
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def set_weak_writer(self, device_id: str, device: str | None) -> None:
+        """Remember (``device``) or forget (None) that ``device_id`` writes weak backups."""
+        known = self.weak_writers()
+        if device is None:
+            known.pop(device_id, None)
+        else:
+            known[device_id] = device
+        self.update_status(weak_kdf=known)
+
     # --- files already looked at, by content hash --------------------------------------------
 
     @property
@@ -248,7 +270,7 @@ class StateFiles:
         """(outcome, file) of every file looked at whose outcome is one of ``outcomes``."""
         return [
             (str(e.get("outcome")), str(e.get("file")))
-            for e in self._seen().values()
+            for e in {**self._seen(), **(self._batch or {})}.values()
             if isinstance(e, dict) and e.get("outcome") in outcomes
         ]
 

@@ -26,11 +26,12 @@ from daemon.errors import (
     NotABackup,
     NothingToUndo,
     NoVault,
+    OtpsyncError,
     TruncatedFile,
     VaultBusy,
     VaultExists,
 )
-from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
+from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, read_bounded, write_atomic
 from daemon.paths import Paths
 
 LOCK_TIMEOUT = 15.0
@@ -111,6 +112,10 @@ class VaultStore:
                 " try again"
             ) from None
 
+    def _read(self, path: Path) -> bytes:
+        """A vault or snapshot file, bounded like any file: never more than the size cap."""
+        return read_bounded(path, backup_format.MAX_FILE_BYTES, within=self.paths.data_dir)
+
     def _open(self, data: bytes, where: Path) -> tuple[Header, VaultData]:
         try:
             header, raw = backup_format.open_sealed(data, self.keys)
@@ -123,13 +128,11 @@ class VaultStore:
     def load(self) -> VaultData:
         """Read and decrypt the vault; remembers its KDF salt for the next save and exports."""
         try:
-            data = self.paths.vault_file.read_bytes()
-        except FileNotFoundError:
+            data = self._read(self.paths.vault_file)
+        except FileMissing:
             raise NoVault(
                 f"no vault at {self.paths.vault_file}; run `otpsync init` first"
             ) from None
-        except OSError as exc:
-            raise FileMissing(f"cannot read {self.paths.vault_file}: {exc.strerror}") from None
         try:
             header, vault = self._open(data, self.paths.vault_file)
         except DAMAGE as exc:
@@ -200,7 +203,7 @@ class VaultStore:
         ensure_private_dir(self.paths.snapshots_dir)
         now = datetime.now(UTC)
         path = self.paths.snapshots_dir / f"{now.strftime(_STAMP)[:-1]}Z-{reason}{_SNAP_SUFFIX}"
-        data = self.paths.vault_file.read_bytes()
+        data = self._read(self.paths.vault_file)
         write_atomic(path, data)
         taken = Snapshot(path, now, reason, backup_format.read_header(data).seq)
         for old in [s for s in self.snapshots() if s.path != path][self.keep - 1 :]:
@@ -208,11 +211,7 @@ class VaultStore:
         return taken
 
     def open_snapshot(self, snap: Snapshot) -> VaultData:
-        try:
-            data = snap.path.read_bytes()
-        except OSError as exc:
-            raise FileMissing(f"cannot read {snap.path}: {exc.strerror}") from None
-        return self._open(data, snap.path)[1]
+        return self._open(self._read(snap.path), snap.path)[1]
 
     def undo(self, *, recover: bool = False) -> tuple[Snapshot, VaultData]:
         """Put the newest snapshot back (call with the lock held). The vault it replaces is
@@ -227,7 +226,7 @@ class VaultStore:
             try:
                 vault = self.open_snapshot(latest)
                 break
-            except (BackupError, FileMissing):
+            except OtpsyncError:
                 if not recover:
                     raise
         else:
@@ -236,11 +235,11 @@ class VaultStore:
                 " other devices' backups in the sync folder hold your codes too"
                 " (`otpsync import FILE`)"
             )
-        data = latest.path.read_bytes()
+        data = self._read(latest.path)
         undone = self.paths.snapshots_dir / "undone"
         ensure_private_dir(undone)
         stamp = datetime.now(UTC).strftime(_STAMP)
-        write_atomic(undone / f"{stamp}-replaced{_SNAP_SUFFIX}", self.paths.vault_file.read_bytes())
+        write_atomic(undone / f"{stamp}-replaced{_SNAP_SUFFIX}", self._read(self.paths.vault_file))
         for old in sorted(undone.glob("*" + _SNAP_SUFFIX), reverse=True)[self.keep :]:
             old.unlink(missing_ok=True)
         self.save(vault, device=backup_format.read_header(data).device)  # seq grows on

@@ -68,9 +68,16 @@ def acceptable(path: Path, folder: Path, patterns: tuple[str, ...] = ()) -> bool
 
 
 def scan(
-    folder: Path, recursive: bool, patterns: tuple[str, ...] = (), _root: Path | None = None
+    folder: Path,
+    recursive: bool,
+    patterns: tuple[str, ...] = (),
+    _root: Path | None = None,
+    *,
+    only_files: bool = True,
 ) -> Iterator[Path]:
-    """Candidate files in ``folder`` (stat only, no content read)."""
+    """Candidate files in ``folder`` (stat only, no content read). ``only_files=False``
+    also yields what is named like a backup but is not a file inside the folder (a FIFO, a
+    link out), for ``otpsync scan`` to name; the reader refuses those on the descriptor."""
     root = _root or folder
     try:
         with os.scandir(folder) as it:
@@ -82,8 +89,11 @@ def scan(
         try:
             if entry.is_dir(follow_symlinks=False):
                 if recursive and not is_ignored_dir(entry.name):
-                    yield from scan(path, recursive, patterns, root)
-            elif entry.is_file(follow_symlinks=True) and acceptable(path, root, patterns):
+                    yield from scan(path, recursive, patterns, root, only_files=only_files)
+            elif only_files:
+                if entry.is_file(follow_symlinks=True) and acceptable(path, root, patterns):
+                    yield path
+            elif is_candidate_name(entry.name, patterns):
                 yield path
         except OSError:
             continue

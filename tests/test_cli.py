@@ -47,7 +47,7 @@ THREE_URIS = (
 
 LIST_KEYS = {"id", "type", "issuer", "account", "algorithm", "digits", "period", "counter"}
 CODE_KEYS = {"id", "issuer", "account", "code", "remaining"}
-IMPORT_KEYS = {"total", "new", "present", "updated", "skipped"}
+IMPORT_KEYS = {"total", "new", "present", "updated", "skipped", "unsupported"}
 BACKUP_NAME = re.compile(
     r"^(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-(?P<device>[A-Za-z0-9._-]+)"
     r"-4otp-keys-export(?P<n>-\d+)?\.4otp\.txt$"
@@ -574,7 +574,7 @@ def test_backup_on_one_device_restores_on_another(make_home: MakeHome) -> None:
     assert "--yes" in preview.stderr
     assert b.digest() == before
     assert import_json(b, str(backup)) == {
-        "total": 3, "new": 3, "present": 0, "updated": 0, "skipped": 0,
+        "total": 3, "new": 3, "present": 0, "updated": 0, "skipped": 0, "unsupported": 0,
     }  # fmt: skip
     assert b.digest() == before
     # --dry-run wins over --yes.
@@ -589,7 +589,7 @@ def test_backup_on_one_device_restores_on_another(make_home: MakeHome) -> None:
     # Again: nothing new, and --json with --yes still prints only the JSON object.
     after_first = b.digest()
     assert import_json(b, str(backup), "--yes") == {
-        "total": 3, "new": 0, "present": 3, "updated": 0, "skipped": 0,
+        "total": 3, "new": 0, "present": 3, "updated": 0, "skipped": 0, "unsupported": 0,
     }  # fmt: skip
     assert b.digest() == after_first  # nothing to merge: not even a snapshot
 
@@ -602,12 +602,12 @@ def test_backup_on_one_device_restores_on_another(make_home: MakeHome) -> None:
     assert "AWS — root (removed here)" in human
     assert "--include-deleted" in human
     assert import_json(b, str(backup), "--yes") == {
-        "total": 3, "new": 0, "present": 2, "updated": 0, "skipped": 1,
+        "total": 3, "new": 0, "present": 2, "updated": 0, "skipped": 1, "unsupported": 0,
     }  # fmt: skip
     assert b.digest() == after_remove
     # ...unless the person asks for it.
     assert import_json(b, str(backup), "--include-deleted", "--yes") == {
-        "total": 3, "new": 1, "present": 2, "updated": 0, "skipped": 0,
+        "total": 3, "new": 1, "present": 2, "updated": 0, "skipped": 0, "unsupported": 0,
     }  # fmt: skip
     assert sorted(list_json(b), key=str) == sorted(a_rows, key=str)
     # The tombstone went with it; undo puts back the vault from before that import.
@@ -641,7 +641,7 @@ def test_updates_from_other_devices_rename_and_move_counters(make_home: MakeHome
     a.ok("code", "--next", bank)
     a_backup = last_line(a.ok("export", "--out", str(a.path)))
     assert import_json(b, str(a_backup), "--yes") == {
-        "total": 2, "new": 0, "present": 1, "updated": 1, "skipped": 0,
+        "total": 2, "new": 0, "present": 1, "updated": 1, "skipped": 0, "unsupported": 0,
     }  # fmt: skip
 
     after = by_label(list_json(b))
@@ -651,3 +651,83 @@ def test_updates_from_other_devices_rename_and_move_counters(make_home: MakeHome
     assert after["Bank", "me"]["id"] == bank
     [bank_code] = json.loads(b.ok("code", "bank", "--json").stdout)
     assert bank_code["code"] == pyotp.HOTP(BANK).at(5)
+
+
+# --- import: entries another app has that otpsync cannot make -----------------------------------
+
+
+def test_import_lists_what_it_leaves_out_and_merges_the_rest(
+    make_home: MakeHome, tmp_path: Path
+) -> None:
+    """Issue 11: a Yandex code and a junk value in another app's export are named, with why,
+    and every other code merges; --json counts them as "unsupported"."""
+    home = make_home("laptop")
+    deno = {"type": "totp", "uuid": "3ae6f1ad-2e65-4ed2-a953-1ec0dff2386d", "name": "Mason",
+            "issuer": "Deno", "info": {"secret": "4SJHB4GSD43FZBAI7C2HLRJGPQ", "algo": "SHA1",
+                                       "digits": 6, "period": 30}}  # fmt: skip
+    yandex = {**deno, "type": "yandex", "issuer": "Yandex", "name": "ivan"}
+    junk = {**deno, "issuer": "Bank", "name": "x", "info": {"secret": "1019"}}
+    vault = {"version": 1, "header": {"slots": None, "params": None},
+             "db": {"version": 3, "entries": [yandex, deno, junk], "groups": []}}  # fmt: skip
+    path = tmp_path / "aegis-export.json"
+    path.write_text(json.dumps(vault))
+    before = home.digest()
+
+    preview = home.ok("import", str(path))
+    assert "holds 1 code: 1 new" in preview.stdout
+    assert (
+        "  2 not imported: Yandex — ivan (Yandex codes are not supported);"
+        " Bank — x (not a secret)\n"
+    ) in preview.stdout
+    assert import_json(home, str(path)) == {
+        "total": 1, "new": 1, "present": 0, "updated": 0, "skipped": 0, "unsupported": 2,
+    }  # fmt: skip
+    assert home.digest() == before
+    merged = home.ok("import", str(path), "--yes")
+    assert "Merged 1 new" in merged.stdout
+    assert [(r["issuer"], r["account"]) for r in list_json(home)] == [("Deno", "Mason")]
+
+    # Nothing importable at all: the file is fine, there is nothing to merge, exit 0.
+    vault["db"]["entries"] = [yandex, junk]  # type: ignore[index]
+    path.write_text(json.dumps(vault))
+    after = home.digest()
+    done = home.ok("import", str(path), "--yes")
+    assert "2 not imported" in done.stdout
+    assert "Nothing to merge." in done.stderr
+    assert home.digest() == after
+
+
+def test_an_old_andotp_backup_imports_without_from(make_home: MakeHome, tmp_path: Path) -> None:
+    """Issue 11: the headerless old andOTP format is recognised by the password given."""
+    from tests.conftest import FIXTURES
+
+    old = FIXTURES / "aegis-tests" / "andotp_encrypted_old.bin"
+    if not old.exists():
+        pytest.skip(f"{old} is not here")
+    home = make_home("laptop")
+    password = tmp_path / "andotp-password"
+    password.write_text("test\n")
+    assert import_json(home, str(old), "--password-file", str(password), "--yes")["new"] == 6
+    assert len(list_json(home)) == 6
+    before = home.digest()
+    password.write_text("not it\n")
+    done = home.run("import", str(old), "--password-file", str(password), "--yes")
+    assert done.returncode == 1
+    assert done.stderr.startswith("otpsync: error: ")
+    assert "the password opens no old andOTP backup" in done.stderr
+    assert home.digest() == before
+
+
+def test_import_help_lists_every_format_and_what_its_encrypted_form_needs() -> None:
+    from daemon import importers
+
+    done = run_cli("import", "--help", env={})
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.split("formats (--from NAME):", 1)[1]
+    for name, importer in importers.FORMATS.items():
+        assert f"\n  {name} " in listed, name
+        if importer.needs:
+            assert f"encrypted: {importer.needs}" in " ".join(listed.split()), name
+    for alias, target in importers.ALIASES.items():
+        assert f"{alias} = {target}" in " ".join(listed.split())
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100

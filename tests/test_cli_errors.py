@@ -258,6 +258,103 @@ def test_import_good_backup_with_the_wrong_vault_passphrase(
     assert target.digest() == before
 
 
+# --- other apps' encrypted exports this issue adds (issue 11): WinAuth's ZipCrypto ZIP and
+# andOTP's headerless old format, found by its password ----------------------------------------
+
+APP_SECRET = "4SJHB4GSD43FZBAI7C2HLRJGPQ"
+APP_PASSWORD = "an app password"
+
+
+def _winauth_zip() -> bytes:
+    from tests.importers.support import zipcrypto_zip
+
+    uris = f"otpauth://totp/Deno:Mason?secret={APP_SECRET}&issuer=Deno\n".encode() * 3
+    return zipcrypto_zip("winauth-2026-11-28.txt", uris, APP_PASSWORD)
+
+
+def _old_andotp() -> bytes:
+    from tests.importers.support import andotp_encrypted_old
+
+    entry = {"secret": APP_SECRET, "issuer": "Deno", "label": "Mason", "type": "TOTP"}
+    return andotp_encrypted_old([entry], APP_PASSWORD)
+
+
+def _cut(data: bytes, at: float) -> bytes:
+    return data[: int(len(data) * at)]
+
+
+def _flipped(data: bytes, at: float) -> bytes:
+    out = bytearray(data)
+    out[int(len(out) * at)] ^= 0x10
+    return bytes(out)
+
+
+def _flipped_at(data: bytes, marker: bytes, offset: int) -> bytes:
+    """One bit flipped in a field that matters (a flip in a field readers ignore, like the
+    central directory's "made by", is no damage)."""
+    out = bytearray(data)
+    out[data.index(marker) + offset] ^= 0x10
+    return bytes(out)
+
+
+APP_CASES = [
+    ("winauth-wrong-password", _winauth_zip, (), "wrong password", "wrong"),
+    ("winauth-wrong-password-from", _winauth_zip, ("--from", "winauth"), "wrong password",
+     "wrong"),
+    ("winauth-cut-half", lambda: _cut(_winauth_zip(), 0.5), (), "damaged or cut short", ""),
+    ("winauth-cut-end", lambda: _cut(_winauth_zip(), 0.95), ("--from", "winauth"),
+     "damaged or cut short", ""),
+    ("winauth-flip-header", lambda: _flipped(_winauth_zip(), 0.15), (), "damaged", ""),
+    ("winauth-flip-data", lambda: _flipped(_winauth_zip(), 0.4), (), "damaged", ""),
+    ("winauth-flip-directory-crc", lambda: _flipped_at(_winauth_zip(), b"PK\x01\x02", 16),
+     ("--from", "winauth"), "damaged", ""),
+    ("andotp-old-wrong-password", _old_andotp, (), "opens no old andOTP backup", "wrong"),
+    ("andotp-old-wrong-password-from", _old_andotp, ("--from", "andotp"), "wrong password",
+     "wrong"),
+    ("andotp-old-cut", lambda: _cut(_old_andotp(), 0.5), (), "opens no old andOTP backup", ""),
+    ("andotp-old-flip", lambda: _flipped(_old_andotp(), 0.5), ("--from", "andotp"),
+     "wrong password", ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("make", "flags", "expect", "password"),
+    [pytest.param(m, f, e, p, id=name) for name, m, f, e, p in APP_CASES],
+)
+def test_import_refuses_a_bad_app_export(
+    target: Home,
+    tmp_path: Path,
+    make: Callable[[], bytes],
+    flags: tuple[str, ...],
+    expect: str,
+    password: str,
+) -> None:
+    """A wrong password, a truncated or a bit-flipped copy: one line, the home unchanged (even
+    with the right password for the damaged copies)."""
+    path = tmp_path / "export.bin"
+    path.write_bytes(make())
+    secret = tmp_path / "password"
+    secret.write_text(("not " if password == "wrong" else "") + APP_PASSWORD + "\n")
+    before = target.digest()
+    done = target.run("import", str(path), "--password-file", str(secret), "--yes", *flags)
+    line = assert_refused(done, expect, hide=str(path))
+    assert APP_PASSWORD not in line
+    assert target.digest() == before
+
+
+def test_the_good_app_exports_import(target: Home, tmp_path: Path) -> None:
+    """The same files, intact and with the right password, do import (so the cases above
+    fail for the reason they name)."""
+    secret = tmp_path / "password"
+    secret.write_text(APP_PASSWORD + "\n")
+    for name, make in (("w.zip", _winauth_zip), ("a.bin", _old_andotp)):
+        path = tmp_path / name
+        path.write_bytes(make())
+        done = target.run("import", str(path), "--password-file", str(secret), "--dry-run")
+        assert done.returncode == 0, done.stderr
+        assert "holds 1 code" in done.stdout
+
+
 # --- the vault and the passphrase ------------------------------------------------------------
 
 

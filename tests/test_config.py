@@ -27,6 +27,13 @@ def test_defaults_and_home_expansion(tmp_path: Path) -> None:
     assert cfg.kdf.memory_kib == 128 * 1024
 
 
+def test_watch_source_key_file(tmp_path: Path) -> None:
+    text = GOOD + "[[watch.sources]]\nname = 'kp'\npattern = '*.kdbx'\nkey_file = '~/db.keyx'\n"
+    (source,) = config.load(write(tmp_path, text)).watch.sources
+    assert source.key_file == Path.home() / "db.keyx"
+    assert source.password_file is None
+
+
 def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
     """config.example.toml must parse, and name every key the loader knows."""
     example = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -60,6 +67,16 @@ def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
             r"\[kdf\] KDF cost 1048576 KiB × 2 passes is out of bounds",
         ),
         (GOOD + "[kdf]\nmemory_kib = true\n", "kdf.memory_kib must be a whole number"),
+        # The floor for writers (issue 9): OWASP's Argon2id minimum, 19 MiB and 2 passes.
+        (
+            GOOD + "[kdf]\nmemory_kib = 8\niterations = 2\nlanes = 1\n",
+            r"kdf.memory_kib = 8 is below the floor of 19456 \(19 MiB",
+        ),
+        (GOOD + "[kdf]\nmemory_kib = 19455\n", "kdf.memory_kib = 19455 is below the floor"),
+        (
+            GOOD + "[kdf]\nmemory_kib = 19456\niterations = 1\n",
+            "kdf.iterations = 1 is below the floor of 2",
+        ),
         (GOOD + "[kdf]\nthreads = 2\n", "unknown key 'kdf.threads'"),
         (GOOD + "[vault]\nsnapshots = 0\n", "snapshots must be 1 to 1000"),
         (GOOD + "kdf = 3\n", r"\[kdf\] must be a table"),

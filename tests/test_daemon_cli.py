@@ -33,7 +33,8 @@ Spawn = Callable[..., Spawned]
 GITHUB_URI = f"otpauth://totp/GitHub:alice?secret={code(1).secret}&issuer=GitHub"
 STATUS_KEYS = {"running", "responding", "pid", "heartbeat", "state_disk_full", "device",
                "sync_folder", "last_export", "next_export", "export_failure", "pending",
-               "watch_mode", "last_error", "not_written_here", "identity_clash"}  # fmt: skip
+               "watch_mode", "last_error", "warnings", "not_written_here",
+               "identity_clash"}  # fmt: skip
 
 
 def last_export(home: Home) -> str | None:
@@ -120,7 +121,7 @@ def test_status_json_while_running_and_after_stop(make_home: MakeHome, spawn: Sp
                     "state_disk_full": False, "device": "laptop", "sync_folder": str(home.sync),
                     "last_export": None, "next_export": None, "export_failure": None,
                     "pending": 0, "watch_mode": "native", "last_error": None,
-                    "not_written_here": [], "identity_clash": []}  # fmt: skip
+                    "warnings": [], "not_written_here": [], "identity_clash": []}  # fmt: skip
 
     daemon = spawn(home)
     daemon.wait_running()

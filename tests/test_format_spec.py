@@ -232,6 +232,8 @@ class SpecReader:
             text = aad.decode("ascii")
         except UnicodeDecodeError:
             raise SpecError("damaged", "header not ASCII") from None
+        if any(not (" " <= ch <= "~" or ch == "\n") for ch in text):
+            raise SpecError("damaged", "header has a control character")
         keys = SPEC_KEYS[text.split("\n", 1)[0][len(SPEC_MAGIC) :].encode("ascii")]
         lines = text.split("\n")[1:-2]  # drop the magic line and the blank line
         if len(lines) > 32:
@@ -339,6 +341,26 @@ def _spec_not_json(name: str) -> Any:
     raise SpecError("damaged", f"{name} is not JSON")
 
 
+def _spec_not_integer(text: str) -> Any:
+    raise SpecError("damaged", f"{text} is not an integer")
+
+
+def _spec_all_text_valid(value: Any) -> None:
+    """§7: every string, in members a reader ignores too, is valid Unicode."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SpecError("damaged", "a string is not valid Unicode") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _spec_all_text_valid(key)
+            _spec_all_text_valid(item)
+    elif isinstance(value, list):
+        for item in value:
+            _spec_all_text_valid(item)
+
+
 def _spec_label(obj: dict[str, Any]) -> None:
     if len(_spec_get(obj, "label", str)) > 512:
         raise SpecError("damaged", "label over 512 characters")
@@ -348,10 +370,14 @@ def spec_payload(raw: bytes, header_device_id: str) -> dict[str, Any]:
     """§7 and §6.2 steps 28–29: the validated payload document."""
     try:
         doc = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=_spec_object, parse_constant=_spec_not_json
+            raw.decode("utf-8"),
+            object_pairs_hook=_spec_object,
+            parse_constant=_spec_not_json,
+            parse_float=_spec_not_integer,
         )
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise SpecError("damaged", "payload is not JSON") from None
+    _spec_all_text_valid(doc)
     if not isinstance(doc, dict):
         raise SpecError("damaged", "payload is not an object")
     version = doc.get("version")
@@ -636,6 +662,27 @@ def _b32(size: int) -> str:
 PAYLOAD_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], bool]] = {
     "as written": (lambda doc: None, True),
     "unknown member ignored": (lambda doc: doc.update(extra=[1, 2]), True),
+    # Numbers and strings follow §7 everywhere, ignored members included (issue 9).
+    "fraction in an unknown member": (lambda doc: doc.update(extra=1.5), False),
+    "fraction deep in an unknown member": (lambda doc: doc.update(extra={"a": [0.5]}), False),
+    "fraction in an account's unknown member": (_acct(note=2.0), False),
+    "lone surrogate in an unknown member": (lambda doc: doc.update(extra="\ud800"), False),
+    "lone surrogate in an unknown member's name": (
+        lambda doc: doc.update({"x\udcff": 1}),
+        False,
+    ),
+    "lone surrogate in an account's unknown member": (_acct(note=["\udfff"]), False),
+    # Years before 1000 are zero-padded (the time format is always 20 characters).
+    "created in year 999, padded": (_acct(created="0999-01-01T00:00:00Z"), True),
+    "created in year 999, unpadded": (_acct(created="999-01-01T00:00:00Z"), False),
+    "created in year 0": (_acct(created="0000-01-01T00:00:00Z"), False),
+    # Two accounts with one id are both kept (a merge gives the second a new id, §7.2).
+    "two accounts with one id": (
+        lambda doc: doc["accounts"].append({**doc["accounts"][0], "secret": "GEZDGNBV"}),
+        True,
+    ),
+    # §7.5: a backup's rejections are read like a vault's (then not adopted on import).
+    "rejection in a backup": (_rejection(), True),
     "wrong format": (lambda doc: doc.update(format="otpsync"), False),
     "version 2": (lambda doc: doc.update(version=2), False),
     "version true": (lambda doc: doc.update(version=True), False),
@@ -767,6 +814,8 @@ RAW_PAYLOAD_CASES: dict[str, tuple[Callable[[bytes], bytes], bool]] = {
     "NaN": (lambda raw: raw[:-1] + b',"x":NaN}', False),
     "Infinity": (lambda raw: raw[:-1] + b',"x":-Infinity}', False),
     "integer of 5000 digits": (lambda raw: raw[:-1] + b',"x":' + b"9" * 5000 + b"}", False),
+    "exponent in an unknown member": (lambda raw: raw[:-1] + b',"x":1e3}', False),
+    "minus zero in an unknown member": (lambda raw: raw[:-1] + b',"x":-0}', True),
     "lone surrogate escape": (lambda raw: raw.replace(b'"GitHub"', b'"Git\\udbffHub"'), False),
     "surrogate pair escape": (lambda raw: raw.replace(b'"GitHub"', b'"Git\\ud83d\\ude00"'), True),
     "byte-order mark": (lambda raw: b"\xef\xbb\xbf" + raw, False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -90,3 +91,40 @@ def test_headless_without_keyring_or_tty_explains_every_source() -> None:
     # pytest's stdin is not a TTY, and the "fail" keyring stands for a box without one.
     with pytest.raises(PassphraseUnavailable, match=r"OTPSYNC_PASSPHRASE.*passphrase-file"):
         get_passphrase(PassphraseSources())
+
+
+# --- secrets stay put (issue 9) ----------------------------------------------------------------
+
+
+def test_a_passphrase_that_is_not_utf8_is_a_clear_error_from_every_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = tmp_path / "latin1"
+    raw.write_bytes(b"caf\xe9\n")
+    raw.chmod(0o600)
+    with pytest.raises(PassphraseUnavailable, match=r"--passphrase-file .* is not valid UTF-8"):
+        get_passphrase(PassphraseSources(file=raw, use_keyring=False, interactive=False))
+    cmd = command(tmp_path, "import sys; sys.stdout.buffer.write(b'caf\\xe9')")
+    with pytest.raises(PassphraseUnavailable, match="passphrase_command is not valid UTF-8"):
+        get_passphrase(PassphraseSources(command=cmd, use_keyring=False, interactive=False))
+    monkeypatch.setenv("OTPSYNC_PASSPHRASE", "caf\udce9")  # how Python sees the bytes caf\xe9
+    with pytest.raises(PassphraseUnavailable, match=r"\$OTPSYNC_PASSPHRASE is not valid UTF-8"):
+        get_passphrase(PassphraseSources(use_keyring=False, interactive=False))
+
+
+def test_the_passphrase_command_does_not_see_our_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = tmp_path / "env.json"
+    cmd = command(
+        tmp_path,
+        f"import json, os; open({str(seen)!r}, 'w').write(json.dumps(dict(os.environ)));"
+        " print('from the command')",
+    )
+    monkeypatch.setenv("OTPSYNC_PASSPHRASE", "")  # set but empty: the command is asked
+    monkeypatch.setenv("OTPSYNC_HOME", str(tmp_path))
+    found = get_passphrase(PassphraseSources(command=cmd, use_keyring=False, interactive=False))
+    assert found == ("from the command", "passphrase_command")
+    env = json.loads(seen.read_text())
+    assert "OTPSYNC_PASSPHRASE" not in env
+    assert env["OTPSYNC_HOME"] == str(tmp_path)  # not a secret: left alone

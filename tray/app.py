@@ -19,8 +19,10 @@ from concurrent.futures import Future
 from types import ModuleType
 from typing import Any
 
+from daemon.core.display import shown
 from daemon.errors import OtpsyncError
 from daemon.runner import Daemon, Event
+from daemon.service import child_env
 from tray.clipboard import Clipboard
 from tray.icon import IconState, render
 from tray.menu import build_menu, undo_label
@@ -73,7 +75,7 @@ class TrayApp:
         """A desktop notification; a missing notification service is logged, never fatal."""
         try:
             if getattr(self.icon, "HAS_NOTIFICATION", False):
-                self.icon.notify(message, "otpsync")
+                self.icon.notify(shown(message), "otpsync")
         except Exception as exc:
             log.warning("could not show a notification (%s): %s", type(exc).__name__, message)
 
@@ -141,7 +143,7 @@ class TrayApp:
         folder = str(self.daemon.status().sync_folder)
         opener = {"darwin": ["open"], "win32": ["explorer"]}.get(sys.platform, ["xdg-open"])
         try:
-            subprocess.Popen([*opener, folder], start_new_session=True)
+            subprocess.Popen([*opener, folder], start_new_session=True, env=child_env())
         except OSError as exc:
             self.notify(f"cannot open {folder}: {exc.strerror}")
 

@@ -15,6 +15,8 @@ import sys
 import threading
 from dataclasses import dataclass
 
+from daemon.service import child_env
+
 log = logging.getLogger(__name__)
 TIMEOUT = 5
 
@@ -83,7 +85,7 @@ class Clipboard:
         try:
             done = subprocess.run(
                 self.tool.copy, input=text.encode("utf-8"), stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, timeout=TIMEOUT, check=False,
+                stderr=subprocess.DEVNULL, timeout=TIMEOUT, check=False, env=child_env(),
             )  # fmt: skip
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("copying to the clipboard failed: %s", exc)
@@ -95,7 +97,7 @@ class Clipboard:
             return None
         try:
             done = subprocess.run(self.tool.paste, capture_output=True, timeout=TIMEOUT,
-                                  check=False)  # fmt: skip
+                                  check=False, env=child_env())  # fmt: skip
         except (OSError, subprocess.TimeoutExpired):
             return None
         return (

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import TYPE_CHECKING, Protocol
 
+from daemon.core.display import shown
 from daemon.core.durations import format_duration
 from daemon.runner import CodeLabel, DaemonStatus
 from daemon.service import PendingView
@@ -56,7 +57,7 @@ def header_text(status: DaemonStatus, now: datetime | None = None) -> str:
         parts.append("paused")
     elif status.next_export is not None:
         parts.append(f"next in {format_duration((status.next_export - now).total_seconds())}")
-    return " · ".join(parts)
+    return shown(" · ".join(parts))
 
 
 def not_responding_text(since: datetime) -> str:
@@ -80,12 +81,14 @@ def pending_title(view: PendingView) -> str:
     if counts["updated"]:
         parts.append(f"{counts['updated']} updated")
     parts.append(created.strftime("%d %b %H:%M").lstrip("0"))
-    return " · ".join(parts)
+    return shown(" · ".join(parts))
 
 
 def _pending_menu(view: PendingView, actions: TrayActions) -> Menu:
     offered = [
-        MenuItem(f"{'+' if c.kind == 'new' else '~'} {c.incoming.label}", None, enabled=False)
+        MenuItem(
+            shown(f"{'+' if c.kind == 'new' else '~'} {c.incoming.label}"), None, enabled=False
+        )
         for c in view.offered()
     ]
     entry_id = view.entry.id
@@ -99,7 +102,7 @@ def _pending_menu(view: PendingView, actions: TrayActions) -> Menu:
 
 def _code_item(code: CodeLabel, actions: TrayActions, enabled: bool, text: str) -> MenuItem:
     account_id = code.id
-    return MenuItem(text, _click(lambda: actions.copy_code(account_id)), enabled=enabled)
+    return MenuItem(shown(text), _click(lambda: actions.copy_code(account_id)), enabled=enabled)
 
 
 def _codes_menu(
@@ -115,7 +118,7 @@ def _codes_menu(
     for _key, group in groupby(ordered, key=lambda c: c.issuer.casefold()):
         members = list(group)
         items = [_code_item(c, actions, enabled, c.account or c.label) for c in members]
-        groups.append(MenuItem(members[0].issuer or "(no issuer)", Menu(*items)))
+        groups.append(MenuItem(shown(members[0].issuer) or "(no issuer)", Menu(*items)))
     return Menu(*notice, *groups)
 
 
@@ -154,8 +157,8 @@ def build_menu(
     if (stuck := status.unresponsive_since(now)) is not None:
         items.append(MenuItem(not_responding_text(stuck), None, enabled=False))
     if status.problem:
-        items.append(MenuItem(f"⚠ {problem_text(status, now)}", None, enabled=False))
-    items += [MenuItem(f"⚠ {line}", None, enabled=False) for line in status.claims]
+        items.append(MenuItem(shown(f"⚠ {problem_text(status, now)}"), None, enabled=False))
+    items += [MenuItem(shown(f"⚠ {line}"), None, enabled=False) for line in status.claims]
     if status.locked:
         items.append(MenuItem("Try the passphrase again", _click(actions.unlock)))
     items.append(Menu.SEPARATOR)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from daemon import __version__
 from daemon.cli import codes, queue, run, setup, transfer
-from daemon.cli.common import Parser
+from daemon.cli.common import EscapingFormatter, Parser
+from daemon.core.display import shown
 from daemon.errors import OtpsyncError
 from daemon.paths import Paths
 from daemon.service import Service
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("otpsync: %(levelname)s: %(message)s"))
+    handler.setFormatter(EscapingFormatter("otpsync: %(levelname)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -58,6 +59,11 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # A last resort: output with an undecodable file name we did not escape is still
+        # written (as \udcff), never a UnicodeEncodeError. Names are escaped where printed.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     svc = Service(
@@ -76,7 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_went_away()
     except OtpsyncError as exc:
-        print(f"otpsync: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        # One line, whatever a file or device name in the message holds.
+        print(f"otpsync: error: {shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("otpsync: interrupted; nothing was changed", file=sys.stderr)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from daemon.cli.common import count, interactive, log, stdin_line, table
+from daemon.cli.common import count, interactive, log, print_json, say, stdin_line, table
 from daemon.core import otpauth
 from daemon.core.accounts import RECOMMENDED_SECRET_BITS, Account
 from daemon.errors import OtpsyncError, UsageError
@@ -55,7 +54,7 @@ def cmd_add(svc: Service, args: argparse.Namespace) -> int:
             account.secret_bits,
             RECOMMENDED_SECRET_BITS,
         )
-    print(f"Added {account.label} ({account.type}, id {account.id[:8]}).")
+    say(f"Added {account.label} ({account.type}, id {account.id[:8]}).")
     return 0
 
 
@@ -75,7 +74,7 @@ def _account_json(a: Account) -> dict[str, object]:
 def cmd_list(svc: Service, args: argparse.Namespace) -> int:
     accounts = svc.vault().accounts
     if args.json:
-        print(json.dumps([_account_json(a) for a in accounts], ensure_ascii=False))
+        print_json([_account_json(a) for a in accounts])
         return 0
     if not accounts:
         print("No codes yet. Add one with `otpsync add`.", file=sys.stderr)
@@ -110,7 +109,7 @@ def cmd_code(svc: Service, args: argparse.Namespace) -> int:
             }
             for a, c in shown
         ]
-        print(json.dumps(out, ensure_ascii=False))
+        print_json(out)
         return 0
     if not shown:
         print("No codes yet. Add one with `otpsync add`.", file=sys.stderr)
@@ -126,7 +125,7 @@ def cmd_code(svc: Service, args: argparse.Namespace) -> int:
 
 def cmd_remove(svc: Service, args: argparse.Namespace) -> int:
     removed = svc.remove(args.id)
-    print(f"Removed {removed.label}. `otpsync undo` brings it back.")
+    say(f"Removed {removed.label}. `otpsync undo` brings it back.")
     return 0
 
 
@@ -134,14 +133,14 @@ def cmd_undo(svc: Service, args: argparse.Namespace) -> int:
     snap, before, after = svc.undo()
     when = f"{snap.taken:%Y-%m-%d %H:%M:%S} UTC"
     if before is None:
-        print(
+        say(
             f"The vault did not open; restored the newest snapshot that does, from before"
             f" `{snap.reason}` at {when}: {count(len(after.accounts), 'code')}."
         )
         return 0
     was = {a.id for a in before.accounts}
     now = {a.id for a in after.accounts}
-    print(
+    say(
         f"Restored the vault from before `{snap.reason}` at {when}:"
         f" {count(len(now - was), 'code')} back, {count(len(was - now), 'code')} gone."
     )
@@ -161,7 +160,7 @@ def cmd_snapshots(svc: Service, args: argparse.Namespace) -> int:
             }
             for info in found
         ]
-        print(json.dumps(out, ensure_ascii=False))
+        print_json(out)
         return 0
     if not found:
         print("No snapshots yet (one is taken before every change).", file=sys.stderr)

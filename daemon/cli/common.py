@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
+from daemon.core.display import json_safe, shown
 from daemon.core.merge import Change
 from daemon.errors import FileMissing, UsageError
 
 log = logging.getLogger("otpsync")
+
+
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log that is 0600 from its first byte, and again after every rotation: the
+    stock handler opens each new file with the umask's mode (0644), readable by everyone."""
+
+    def _open(self) -> IO[str]:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # one made by an older otpsync, or by hand
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+class EscapingFormatter(logging.Formatter):
+    """One event, one log line: the message's control characters (a newline in a file name,
+    an escape sequence in a device name) are made visible, so no name can forge a line or
+    rewrite the terminal. Tracebacks, which are ours, keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = shown(record.message)
+        return super().formatMessage(record)
 
 
 class Parser(argparse.ArgumentParser):
@@ -50,7 +74,30 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def say(line: str, *, err: bool = False) -> None:
+    """Print one line that may hold text from outside (names, labels, file names), with
+    control characters made visible: a name cannot rewrite the terminal or add a line."""
+    print(shown(line), file=sys.stderr if err else sys.stdout)
+
+
+def print_json(value: object) -> None:
+    """``--json`` output: valid UTF-8 whatever the file names (undecodable bytes become
+    ``\\xff`` text); JSON escapes control characters itself."""
+    print(json.dumps(_json_safe(value), ensure_ascii=False))
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, str):
+        return json_safe(value)
+    if isinstance(value, dict):
+        return {json_safe(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def table(rows: list[list[str]]) -> None:
+    rows = [[shown(cell) for cell in row] for row in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -59,7 +106,7 @@ def table(rows: list[list[str]]) -> None:
 def describe(change: Change) -> str:
     mark = {"new": "+", "updated": "~", "skipped": "-", "present": "="}[change.kind]
     why = f" ({change.reason})" if change.reason else ""
-    return f"  {mark} {change.incoming.label}{why}"
+    return shown(f"  {mark} {change.incoming.label}{why}")
 
 
 def read_password_file(path: str) -> str:
@@ -67,8 +114,10 @@ def read_password_file(path: str) -> str:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileMissing(f"--password-file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileMissing(f"cannot read --password-file {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise FileMissing(f"--password-file {path} is not valid UTF-8") from None
+    except OSError as exc:
+        raise FileMissing(f"cannot read --password-file {path}: {exc.strerror}") from None
     return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from daemon.cli.common import count, describe, log
+from daemon.cli.common import count, describe, log, print_json, say
 from daemon.errors import UsageError
 from daemon.service import PendingView, Service
 
@@ -23,12 +22,12 @@ def _pending_line(view: PendingView) -> str:
 def cmd_pending(svc: Service, args: argparse.Namespace) -> int:
     views = svc.pending()
     if args.json:
-        print(json.dumps([v.to_json() for v in views], ensure_ascii=False))
+        print_json([v.to_json() for v in views])
         return 0
     if not views:
         print("No pending imports.", file=sys.stderr)
     for view in views:
-        print(_pending_line(view))
+        say(_pending_line(view))
         for change in view.offered():
             print(describe(change))
     return 0
@@ -48,14 +47,14 @@ def cmd_approve(svc: Service, args: argparse.Namespace) -> int:
         print("No pending imports.", file=sys.stderr)
     for entry_id in ids:
         done = svc.approve(entry_id)
-        print(
+        say(
             f"Merged from {done.entry.device}: {count(len(done.added), 'new code')},"
             f" {len(done.updated)} updated."
         )
         for account in done.added:
-            print(f"  + {account.label}")
+            say(f"  + {account.label}")
         for account in done.updated:
-            print(f"  ~ {account.label}")
+            say(f"  ~ {account.label}")
         if done.export_error:
             log.warning("merged, but the backup after it failed: %s", done.export_error)
     return 0
@@ -67,7 +66,7 @@ def cmd_reject(svc: Service, args: argparse.Namespace) -> int:
         print("No pending imports.", file=sys.stderr)
     for entry_id in ids:
         view = svc.reject(entry_id)
-        print(
+        say(
             f"Rejected the backup from {view.entry.device}; its"
             f" {count(len(view.offered()), 'code')} will not be offered again by it."
         )
@@ -78,7 +77,7 @@ def cmd_scan(svc: Service, args: argparse.Namespace) -> int:
     outcomes = svc.scan_once()
     queued = [o for o in outcomes if o.kind == "queued"]
     for o in outcomes:
-        if o.kind in ("damaged", "wrong-passphrase"):
+        if o.kind in ("damaged", "wrong-passphrase", "unreadable"):
             log.warning("%s", o.message)
     print(f"Looked at {count(len(outcomes), 'file')}; queued {len(queued)}.")
     return 0

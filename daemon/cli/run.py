@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
 import threading
-from logging.handlers import RotatingFileHandler
 
-from daemon.cli.common import log
+from daemon.cli.common import EscapingFormatter, PrivateRotatingFileHandler, log, print_json, say
+from daemon.core.display import shown
 from daemon.errors import OtpsyncError
 from daemon.service import Service, describe_claims
 
@@ -47,7 +46,7 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
         """The notifications the tray would show, one line each (a burst of backups is one
         ``notify``: see daemon/notices.py), and errors."""
         if event.kind in ("notify", "merged", "error"):
-            print(f"otpsync: {event.message}", file=sys.stderr, flush=True)
+            print(f"otpsync: {shown(event.message)}", file=sys.stderr, flush=True)
 
     daemon.add_listener(say)
     daemon.start()
@@ -60,7 +59,10 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-class _LogFile(RotatingFileHandler):
+LOG_BYTES = 1_000_000  # per file; three older ones are kept
+
+
+class _LogFile(PrivateRotatingFileHandler):
     """The daemon's log file. On a full disk, say so once on stderr — not a traceback for
     every line, which is what logging does — and again only after it worked meanwhile."""
 
@@ -82,23 +84,28 @@ class _LogFile(RotatingFileHandler):
             print(f"otpsync: warning: cannot write {self.baseFilename} ({why})", file=sys.stderr)
 
 
-def _log_to_file(svc: Service, verbose: bool) -> None:
+def _log_to_file(svc: Service, verbose: bool) -> logging.Handler:
     from daemon.fsutil import ensure_private_dir
 
     ensure_private_dir(svc.paths.state_dir)
-    path = svc.state.log_file
-    handler = _LogFile(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-    path.chmod(0o600)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = _LogFile(
+        svc.state.log_file,
+        maxBytes=LOG_BYTES,
+        backupCount=3,
+        encoding="utf-8",
+        errors="backslashreplace",
+    )
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for stream in root.handlers:
-        if not isinstance(stream, RotatingFileHandler):
+        if not isinstance(stream, PrivateRotatingFileHandler):
             stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
     for chatty in ("apscheduler", "watchdog", "filelock", "tzlocal"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    return handler
 
 
 def cmd_status(svc: Service, args: argparse.Namespace) -> int:
@@ -107,7 +114,7 @@ def cmd_status(svc: Service, args: argparse.Namespace) -> int:
     info = svc.daemon_status()
     hung = bool(info["running"] and not info["responding"])
     if args.json:
-        print(json.dumps(info, ensure_ascii=False))
+        print_json(info)
         return 1 if hung else 0
     last = info["last_export"]
     if hung:
@@ -117,22 +124,24 @@ def cmd_status(svc: Service, args: argparse.Namespace) -> int:
         print(f"otpsync running (pid {info['pid']})")
     else:
         print("otpsync not running")
-    print(f"  device:      {info['device']}")
-    print(f"  sync folder: {info['sync_folder']}")
-    print(f"  last backup: {last['time'] + '  ' + last['file'] if last else 'none yet'}")
+    say(f"  device:      {info['device']}")
+    say(f"  sync folder: {info['sync_folder']}")
+    say(f"  last backup: {last['time'] + '  ' + last['file'] if last else 'none yet'}")
     print(f"  next backup: {info['next_export'] or '-'}")
     if failure := info["export_failure"]:
-        print(f"  failed:      {failure.get('time')}  {failure.get('message')}")
+        say(f"  failed:      {failure.get('time')}  {failure.get('message')}")
         print(f"  next try:    {failure.get('next_try')}")
     print(f"  pending:     {info['pending']}")
     print(f"  watching:    {info['watch_mode']}")
+    for warning in info["warnings"]:
+        say(f"  warning:     {warning}")
     claims = {"forged": info["not_written_here"], "identity-clash": info["identity_clash"]}
     for line in describe_claims(info["device"], claims):
-        print(f"  warning:     {line}")
+        say(f"  warning:     {line}")
     for path in [*info["not_written_here"], *info["identity_clash"]]:
-        print(f"               {path}")
+        say(f"               {path}")
     if info["last_error"]:
-        print(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
+        say(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
     return 1 if hung else 0
 
 

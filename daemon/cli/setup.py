@@ -8,7 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
-from daemon.cli.common import ask, confirm, interactive, log
+from daemon.cli.common import ask, confirm, interactive, log, say
 from daemon.config import check_device_name, device_slug
 from daemon.errors import OtpsyncError, UsageError
 from daemon.passphrase import keyring_available, store_in_keyring
@@ -67,9 +67,9 @@ def cmd_init(svc: Service, args: argparse.Namespace) -> int:
             log.warning("could not save the passphrase in the OS keyring")
     cfg = result.config
     print(f"Set up otpsync for device {cfg.device!r}.")
-    print(f"  config:      {svc.paths.config_file}")
-    print(f"  vault:       {svc.paths.vault_file}")
-    print(f"  sync folder: {cfg.sync_folder}")
+    say(f"  config:      {svc.paths.config_file}")
+    say(f"  vault:       {svc.paths.vault_file}")
+    say(f"  sync folder: {cfg.sync_folder}")
     print("Next: `otpsync add -` (paste an otpauth:// URI) or `otpsync import FILE`;")
     print("then `otpsync run` keeps backups going (`otpsync autostart enable`: at login).")
     return 0

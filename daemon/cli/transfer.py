@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 from daemon.cli.common import (
@@ -15,6 +16,7 @@ from daemon.cli.common import (
     interactive,
     log,
     read_password_file,
+    say,
 )
 from daemon.errors import UsageError
 from daemon.service import ImportPreview, Service
@@ -28,6 +30,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 UNENCRYPTED_FORMATS = ("otpauth", "aegis", "qr")
+HELP_WIDTH = 100
 
 
 def _new_password(args: argparse.Namespace) -> str | None:
@@ -48,7 +51,7 @@ def cmd_export(svc: Service, args: argparse.Namespace) -> int:
     if args.format == "4otp":
         done = svc.export(out, only=args.only)
         print(f"Wrote an encrypted backup of {count(done.codes, 'code')}:")
-        print(done.path)
+        say(str(done.path))
         return 0
     if out is None:
         raise UsageError(
@@ -72,7 +75,7 @@ def cmd_export(svc: Service, args: argparse.Namespace) -> int:
             "aegis-encrypted": "as a password-protected Aegis vault",
             "qr": "as QR codes (one PNG each)"}[args.format]  # fmt: skip
     print(f"Wrote {count(done.codes, 'code')} {what}:")
-    print(done.path)
+    say(str(done.path))
     return 0
 
 
@@ -85,12 +88,15 @@ def _print_preview(preview: ImportPreview, shown_name: str) -> None:
     )
     if n["skipped"]:
         line += f", {n['skipped']} skipped"
-    print(line)
-    print(f"  ({preview.origin})")
+    say(line)
+    say(f"  ({preview.origin})")
     for change in plan.of("new") + plan.of("updated") + plan.of("skipped"):
         print(describe(change))
     if plan.of("skipped") and not plan.include_deleted:
         print("  (codes removed here stay out; --include-deleted brings them back)")
+    if preview.skipped:
+        reasons = "; ".join(s.shown() for s in preview.skipped)
+        print(f"  {len(preview.skipped)} not imported: {reasons}")
 
 
 def cmd_import(svc: Service, args: argparse.Namespace) -> int:
@@ -100,6 +106,7 @@ def cmd_import(svc: Service, args: argparse.Namespace) -> int:
         password=read_password_file(args.password_file) if args.password_file else None,
         ask_password=ask_password if interactive() else None,
         include_deleted=args.include_deleted,
+        key_file=Service.read_key_file(Path(args.key_file).expanduser()) if args.key_file else None,
     )
     plan = preview.plan
     if not args.json:
@@ -126,8 +133,34 @@ def cmd_import(svc: Service, args: argparse.Namespace) -> int:
             file=sys.stderr if args.json else sys.stdout,
         )
     if args.json:
-        print(json.dumps(plan.counts()))
+        print(json.dumps(preview.counts()))
     return 0
+
+
+def format_list() -> str:
+    """Every --from name, what it reads, and what its encrypted form needs."""
+    from daemon import importers
+
+    rows = [("otpsync", "an otpsync backup; encrypted: your passphrase (or theirs)")]
+    for name in sorted(importers.FORMATS):
+        importer = importers.FORMATS[name]
+        needs = f"; encrypted: {importer.needs}" if importer.needs else ""
+        rows.append((name, importer.description + needs))
+    width = max(len(name) for name, _ in rows) + 4
+    lines = ["formats (--from NAME):"]
+    for name, text in rows:
+        lines.append(
+            textwrap.fill(
+                text,
+                HELP_WIDTH,
+                initial_indent=f"  {name:<{width - 2}}",
+                subsequent_indent=" " * width,
+                break_on_hyphens=False,
+            )
+        )
+    aliases = ", ".join(f"{a} = {t}" for a, t in sorted(importers.ALIASES.items()))
+    lines += ["", textwrap.fill(f"also: {aliases}", HELP_WIDTH, break_on_hyphens=False)]
+    return "\n".join(lines)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -145,14 +178,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--password-file", metavar="FILE", help="aegis-encrypted: its password")
     s.set_defaults(func=cmd_export)
 
-    from daemon import importers
-
-    formats = ", ".join(sorted([*importers.FORMATS, *importers.ALIASES]))
     s = sub.add_parser(
         "import",
         help="merge a backup or another app's export: only codes this device lacks are added",
-        description="Merge an otpsync backup, or another authenticator's export, into the"
-        f" vault. Formats for --from: auto (default), otpsync, {formats}.",
+        description=textwrap.fill(
+            "Merge an otpsync backup, or another authenticator's export, into the vault. The"
+            " format is detected from the content (--from NAME says it). An encrypted file's"
+            " password comes from --password-file FILE, else otpsync asks in a terminal."
+            " Entries otpsync cannot make (mOTP, Yandex, a value that is no secret) are"
+            " listed as not imported; the rest merge.",
+            HELP_WIDTH,
+        ),
+        epilog=format_list(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("file")
     s.add_argument(
@@ -166,6 +204,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--password-file",
         metavar="FILE",
         help="the export's password (or another person's otpsync passphrase)",
+    )
+    s.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="KeePass: the database's key file (with or without a password)",
     )
     s.add_argument("--yes", action="store_true", help="merge without asking")
     s.add_argument("--dry-run", action="store_true", help="only show what would change")

@@ -75,6 +75,11 @@ KDF_LANES = (1, 16)
 # Memory × passes: the per-parameter bounds alone allow 1 GiB × 10 (~15 s here). 1 GiB·pass is
 # four times the default (128 MiB × 2) and about 1.6 s on a 2-core machine (docs/format.md §10).
 KDF_BUDGET_KIB_PASSES = 1024 * 1024
+# What a writer may use at least: OWASP's minimum for Argon2id (19 MiB, 2 passes). Every device
+# shares the passphrase, so the weakest writer sets the price of a guess for all of them; the
+# format's lower bound (8 KiB, 1 pass) is for reading what exists, not for writing more.
+KDF_FLOOR_MEMORY_KIB = 19 * 1024
+KDF_FLOOR_ITERATIONS = 2
 SALT_BYTES = 16
 NONCE_BYTES = 12
 KEY_CHECK_BYTES = 16
@@ -113,6 +118,7 @@ _UUID_RE = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 _TIME_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
 _INT_RE = re.compile(r"\A(?:0|[1-9][0-9]{0,11})\Z")  # str.isdigit() would take "²"
 _PRINTABLE_RE = re.compile(r"\A[\x20-\x7e]*\Z")
+_HEADER_TEXT_RE = re.compile(r"\A[\x20-\x7e\n]*\Z")  # printable ASCII lines
 _TRUNCATED = "file is truncated (it ends before its end line)"  # the reader adds why, if known
 # A complete end line inside the file: anything after it was appended (§6.2 step 6).
 _END_INSIDE_RE = re.compile(rb"\nend sha256=[0-9a-f]{64}\n")
@@ -152,6 +158,11 @@ class KdfParams:
                 f"KDF cost {self.memory_kib} KiB × {self.iterations} passes is out of bounds"
                 " (memory × passes at most 1 GiB × 1, e.g. 256 MiB × 4); refusing to derive a key"
             )
+
+    @property
+    def weak(self) -> bool:
+        """Below the floor a writer may use (KDF_FLOOR_*): readable, but cheap to guess."""
+        return self.memory_kib < KDF_FLOOR_MEMORY_KIB or self.iterations < KDF_FLOOR_ITERATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +238,10 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _format_time(moment: datetime) -> str:
-    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
+def format_time(moment: datetime) -> str:
+    """The one spelling of a time (docs/format.md): ``YYYY-MM-DDTHH:MM:SSZ``, UTC. Not
+    strftime: its %Y does not zero-pad years before 1000 on every platform (glibc gives
+    "999-…"), and such text would no longer sort or parse as a time."""
     m = moment.astimezone(UTC)
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
@@ -277,7 +290,7 @@ def seal(
         "kind": kind,
         "device-id": device_id,
         "device": device,
-        "created": _format_time(created),
+        "created": format_time(created),
         "seq": str(seq),
         "kdf": "argon2id",
         "kdf-memory-kib": str(kdf.memory_kib),
@@ -417,6 +430,8 @@ def _parse_header(header: bytes) -> Header:
         text = header.decode("ascii")
     except UnicodeDecodeError:
         raise DamagedFile("file is damaged (header is not ASCII)") from None
+    if not _HEADER_TEXT_RE.match(text):  # a TAB, CR, NUL, ESC or DEL in a value
+        raise DamagedFile("file is damaged (header has a control character)")
     version = int(text.partition("\n")[0].rpartition(" v")[2])  # checked in _split
     expected = _HEADER_KEYS[version]
     lines = text.split("\n")[1:-2]

@@ -13,7 +13,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from daemon.core.accounts import (
@@ -24,6 +24,7 @@ from daemon.core.accounts import (
     is_canonical_uuid,
     is_utf8_text,
 )
+from daemon.core.backup_format import format_time
 from daemon.errors import DamagedFile, InvalidAccount
 
 PAYLOAD_FORMAT = "otpsync-payload"
@@ -52,10 +53,7 @@ class VaultData:
         return replace(self, rejected=())
 
 
-def _time(moment: datetime) -> str:
-    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
-    m = moment.astimezone(UTC)
-    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+_time = format_time
 
 
 def _account_json(a: Account) -> dict[str, Any]:
@@ -181,11 +179,27 @@ def _no_constant(name: str) -> Any:
     raise DamagedFile(f"payload is damaged ({name} is not a JSON number)")
 
 
+def _check_anywhere(doc: Any, fractions: list[str]) -> None:
+    """Numbers are integers and strings valid Unicode *anywhere*, ignored members included
+    (docs/format.md §7), so every reader refuses the same documents. Checked after the known
+    members, whose own checks name the field."""
+    if fractions:
+        raise DamagedFile(f"payload is damaged (number {fractions[0][:20]!r} is not an integer)")
+    try:  # one C-speed pass finds a lone surrogate escape wherever it is
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DamagedFile("payload is damaged (a string is not valid Unicode)") from None
+
+
 def decode(raw: bytes, *, expect_device_id: str | None = None) -> VaultData:
     """UTF-8 JSON → VaultData, validated. ``expect_device_id`` is the authenticated header's."""
+    fractions: list[str] = []
     try:
         doc = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=_unique_members, parse_constant=_no_constant
+            raw.decode("utf-8"),
+            object_pairs_hook=_unique_members,
+            parse_constant=_no_constant,
+            parse_float=lambda text: fractions.append(text) or 0.0,
         )
     except (UnicodeDecodeError, ValueError, RecursionError):
         # ValueError covers JSONDecodeError and integers over Python's 4300-digit limit.
@@ -219,7 +233,7 @@ def decode(raw: bytes, *, expect_device_id: str | None = None) -> VaultData:
         rejected.append(
             Rejection(rr.uuid("source"), rr.fingerprint(), rr.label(), rr.time("version"))
         )
-    return VaultData(
+    data = VaultData(
         device_id=device_id,
         device=r.get("device", str),
         created=r.time("created"),
@@ -227,3 +241,5 @@ def decode(raw: bytes, *, expect_device_id: str | None = None) -> VaultData:
         tombstones=tuple(tombstones),
         rejected=tuple(rejected),
     )
+    _check_anywhere(doc, fractions)
+    return data

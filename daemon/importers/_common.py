@@ -1,5 +1,6 @@
-"""What every importer shares: the Importer record, typed access to untrusted JSON, secret
-encodings, bounded KDFs and ciphers, Android preference files and in-memory SQLite.
+"""What every importer shares: the Importer record, entry-level tolerance (``each``,
+``Skipped``), typed access to untrusted JSON, secret encodings, bounded KDFs and ciphers,
+Android preference files and in-memory SQLite.
 
 Everything here turns a malformed or hostile file into one of our errors with a one-line
 message (never quoting file content, which may hold secrets), and refuses to spend more than a
@@ -15,9 +16,10 @@ import json
 import re
 import sqlite3
 import struct
+import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +34,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from daemon.core.accounts import MAX_SECRET_BYTES, Account
-from daemon.core.backup_format import KdfParams, check_size
+from daemon.core.backup_format import KDF_BUDGET_KIB_PASSES, KdfParams, check_size
 from daemon.errors import (
     BackupError,
     FileTooLarge,
@@ -71,7 +73,94 @@ STRUCTURAL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-# --- the registry record -----------------------------------------------------------------------
+# --- entries otpsync cannot make, and the registry record ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry left out of an import, and why: "Yandex — ivan", "Yandex codes are not
+    supported". ``malformed`` says the entry is not laid out as the format's entries are (a
+    missing field), as opposed to a well-formed entry otpsync cannot make (mOTP, a value that
+    is not a secret). Both texts may come from the file: show them through ``shown``."""
+
+    label: str
+    reason: str
+    malformed: bool = False
+
+    def shown(self) -> str:
+        return f"{printable(self.label)} ({printable(self.reason)})"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What one file gives: the accounts to offer, and the entries left out (with reasons)."""
+
+    accounts: tuple[Account, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+
+class EntrySkipped(ImportFailed):
+    """One entry otpsync cannot make. ``each`` turns it into a ``Skipped``; raised anywhere
+    else it is an ImportFailed like any other, so it can never be lost."""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(f"{label}: {reason}")
+        self.label, self.reason = label, reason
+
+
+class TooManyEntries(ImportFailed):
+    """The entry cap: a property of the file, never of one entry (``each`` lets it pass)."""
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Text from a file, safe to print or log: control and format characters (escapes, bidi
+    overrides, line breaks) shown as ``\\x1b``/``\\u202e``, and long text cut."""
+    out = "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs") else
+        (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        for ch in text[:limit]
+    )  # fmt: skip
+    return out + ("…" if len(text) > limit else "")
+
+
+def each(
+    items: Iterable[Any], convert: Callable[[Any, str], Account | list[Account | Skipped]],
+    what: str | Callable[[int, Any], str] = "entry",
+) -> list[Account | Skipped]:  # fmt: skip
+    """``convert(item, "entry 3")`` for every item, where one entry that fails becomes a
+    ``Skipped`` instead of failing the file. Failures of the file as a whole (a wrong
+    password, an authentication failure, a KDF out of bounds) are not ImportFailed and pass.
+    ``convert`` may return several results (a line holding a batch of codes); ``what`` names
+    the entries ("service" → "service 3"), or is ``(index, item) → name``."""
+    out: list[Account | Skipped] = []
+    for index, item in enumerate(items, 1):
+        where = what(index, item) if callable(what) else f"{what} {index}"
+        try:
+            made = convert(item, where)
+        except EntrySkipped as exc:
+            out.append(Skipped(exc.label, exc.reason))
+            continue
+        except TooManyEntries:
+            raise
+        except ImportFailed as exc:
+            out.append(Skipped(where, _unlocated(exc.message, where), malformed=True))
+            continue
+        except STRUCTURAL_ERRORS:
+            reason = "not laid out as this format's entries are"
+            out.append(Skipped(where, reason, malformed=True))
+            continue
+        out += made if isinstance(made, list) else [made]
+        check_count(len(out))
+    return out
+
+
+def _unlocated(message: str, where: str) -> str:
+    """The reason alone, to show after the entry's name: "entry 3: missing 'info'" gives
+    "missing 'info'", and "entry 3 is not a JSON object" gives "not a JSON object"."""
+    for prefix in (f"{where}: ", f"{where} is ", f"{where} "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
 
 
 def _never(data: bytes) -> bool:
@@ -82,16 +171,20 @@ def _never(data: bytes) -> bool:
 class Importer:
     """One app's export format: how to recognise it by content, and how to read it.
 
-    ``read`` does the work; ``parse`` wraps it with the size cap, the entry cap and the
-    guarantee that only our errors come out, each prefixed with ``title``.
+    ``read`` does the work and returns accounts and ``Skipped`` entries (through ``each``);
+    ``parse`` wraps it with the size cap, the entry cap and the guarantee that only our
+    errors come out, each prefixed with ``title``, and sorts the two apart. A format that can
+    be opened with a key file (KeePass) also has ``read_keyed``, which takes its bytes.
     """
 
     name: str
     title: str
     description: str
     sniff: Callable[[bytes], bool]
-    read: Callable[[bytes, str | None], list[Account]]
+    read: Callable[[bytes, str | None], list[Account | Skipped]]
     is_encrypted: Callable[[bytes], bool] = _never
+    needs: str = ""  # what an encrypted file of this format needs ("its backup password")
+    read_keyed: Callable[[bytes, str | None, bytes | None], list[Account | Skipped]] | None = None
 
     def encrypted(self, data: bytes) -> bool:
         """Whether parsing ``data`` needs a password (so the CLI knows to ask)."""
@@ -100,11 +193,23 @@ class Importer:
         except (*STRUCTURAL_ERRORS, BackupError):
             return False  # unreadable: parse() will say why, located
 
-    def parse(self, data: bytes, password: str | None = None) -> list[Account]:
+    def parse(
+        self, data: bytes, password: str | None = None, key_file: bytes | None = None
+    ) -> ImportResult:
+        """The file's accounts and skipped entries. File-level strictness: a file that is
+        unreadable as a whole fails; so does one where no entry imports and some entry is
+        malformed (the file is not really this format). Entries that are well formed but
+        cannot be made (mOTP, Yandex, a value that is no secret) are skipped even when they
+        are all there is: the file is fine, and the preview says what is left out."""
         check_size(len(data))
+        if key_file is not None and self.read_keyed is None:
+            raise ImportFailed(f"{self.title}: a key file opens only KeePass databases")
         try:
-            accounts = self.read(data, password)
-            check_count(len(accounts))
+            if self.read_keyed is not None:
+                results = self.read_keyed(data, password, key_file)
+            else:
+                results = self.read(data, password)
+            check_count(len(results))
         except FileTooLarge:
             raise
         except BackupError as exc:
@@ -115,12 +220,19 @@ class Importer:
             raise ImportFailed(
                 f"{self.title}: the file is damaged or not laid out as this format is"
             ) from None
-        return accounts
+        accounts = tuple(r for r in results if isinstance(r, Account))
+        skipped = tuple(r for r in results if isinstance(r, Skipped))
+        first_malformed = next((s for s in skipped if s.malformed), None)
+        if not accounts and first_malformed is not None:
+            raise ImportFailed(
+                f"{self.title}: {first_malformed.label}: {printable(first_malformed.reason)}"
+            )
+        return ImportResult(accounts, skipped)
 
 
 def check_count(count: int) -> None:
     if count > MAX_ENTRIES:
-        raise ImportFailed(f"the file holds more than {MAX_ENTRIES:,} entries; not reading it")
+        raise TooManyEntries(f"the file holds more than {MAX_ENTRIES:,} entries; not reading it")
 
 
 def bounded(items: list[Any]) -> list[Any]:
@@ -137,6 +249,35 @@ def b32(raw: bytes) -> str:
     return base64.b32encode(raw).decode("ascii").rstrip("=")
 
 
+# Code types other apps make and otpsync cannot, by the names their files use.
+_TYPE_NAMES = {"motp": "mOTP", "yandex": "Yandex", "yaotp": "Yandex", "ocra": "OCRA"}
+
+
+def entry_label(where: str, issuer: str = "", account: str = "") -> str:
+    """How a skipped entry is named: "Yandex — ivan" as in every list, else "entry 3"."""
+    issuer, account = issuer.strip(), account.strip()
+    if issuer and account:
+        return f"{issuer} — {account}"
+    return issuer or account or where
+
+
+def unsupported_type(label: str, otp_type: str) -> EntrySkipped:
+    """The skip for a code type otpsync cannot make (mOTP, Yandex, or one it never heard of)."""
+    name = _TYPE_NAMES.get(otp_type.strip().lower())
+    if name is None:
+        return EntrySkipped(label, f"unknown code type {otp_type.strip()[:40]!r}")
+    return EntrySkipped(label, f"{name} codes are not supported")
+
+
+def skip_reason(message: str) -> str:
+    """InvalidAccount's words, shortened where the preview wants them short."""
+    if message.startswith("the secret is not base32"):
+        return "not a secret"
+    if message == "the secret is empty":
+        return "no secret"
+    return message
+
+
 def make_account(
     where: str,
     *,
@@ -149,14 +290,18 @@ def make_account(
     period: int = 30,
     counter: int = 0,
 ) -> Account:
-    """Account.create, with its complaint located ("entry 3: …") as an import error."""
+    """Account.create for one entry; an entry it cannot make raises EntrySkipped, named by
+    its issuer and account ("Yandex — ivan"), which ``each`` collects."""
+    label = entry_label(where, issuer, account)
+    if type.lower() not in ("totp", "hotp", "steam"):
+        raise unsupported_type(label, type)
     # Refuse a huge "secret" before any decoder walks it (base32 is 8 chars per 5 bytes,
     # plus the spaces and dashes people paste).
     if len(secret) > (MAX_SECRET_BYTES if isinstance(secret, bytes) else 4 * MAX_SECRET_BYTES):
-        raise ImportFailed(f"{where}: the secret is longer than {MAX_SECRET_BYTES} bytes")
+        raise EntrySkipped(label, f"the secret is longer than {MAX_SECRET_BYTES} bytes")
     if isinstance(secret, bytes):
         if not secret:
-            raise ImportFailed(f"{where}: the secret is empty")
+            raise EntrySkipped(label, "no secret")
         secret = b32(secret)
     try:
         return Account.create(
@@ -170,7 +315,7 @@ def make_account(
             counter=counter if type.lower() == "hotp" else 0,  # some files store one anyway
         )
     except InvalidAccount as exc:
-        raise ImportFailed(f"{where}: {exc.message}") from None
+        raise EntrySkipped(label, skip_reason(exc.message)) from None
 
 
 def without_issuer_prefix(name: str, issuer: str) -> str:
@@ -245,6 +390,11 @@ class Fields:
     def integer(self, key: str, default: Any = _REQUIRED) -> int:
         """An int; apps also write numbers as "30" or 30.0, which we accept."""
         value, missing = self._get(key, default)
+        if not missing and isinstance(value, str) and not value.strip():
+            # Apps that keep numbers as text write "" for "the default" (TOTP Authenticator).
+            if default is _REQUIRED:
+                raise ImportFailed(f"{self.where}: {key!r} is empty")
+            return default
         if missing:
             return value
         if isinstance(value, bool):
@@ -345,26 +495,26 @@ def require_password(password: str | None) -> str:
     return password
 
 
-def pbkdf2(
-    password: bytes, salt: bytes, iterations: int, *, digest: str = "SHA1", length: int = 32
-) -> bytes:
-    """PBKDF2-HMAC, refusing iteration counts from a file that would take minutes."""
+# Each KDF a file asks for is bounded on its own (below), and the KDFs one file asks for are
+# bounded together: in units of the dearest single run allowed (1.0 = 2M PBKDF2 iterations,
+# scrypt N·r·p = 2^23, or Argon2 1 GiB × 1 pass: 1-3 s each on a 2-core machine), one file
+# may cost at most FILE_KDF_BUDGET. Eight Aegis slots at the scrypt ceiling (8.0, ~23 s) are
+# refused before any runs; real files cost well under 0.1 (Aegis: 1/32 per slot). Formats
+# with several derivations (Aegis slots, Authy's per-token keys, 2FAS's reference) add them
+# up in a KdfWork; the single-KDF ones (andOTP, Stratum, Proton, FreeOTP 2) stay within it by
+# that KDF's own bounds.
+FILE_KDF_BUDGET = 2.0
+
+
+def _check_pbkdf2(iterations: int) -> None:
     if not 1 <= iterations <= MAX_PBKDF2_ITERATIONS:
         raise KdfOutOfBounds(
             f"the file asks for {iterations:,} PBKDF2 iterations; otpsync allows 1 to "
             f"{MAX_PBKDF2_ITERATIONS:,}"
         )
-    algorithm = {
-        "SHA1": hashes.SHA1(),  # noqa: S303 (HMAC-SHA1 in PBKDF2 is what these apps chose)
-        "SHA256": hashes.SHA256(),
-        "SHA512": hashes.SHA512(),
-    }
-    kdf = PBKDF2HMAC(algorithm=algorithm[digest], length=length, salt=salt, iterations=iterations)
-    return kdf.derive(password)
 
 
-def scrypt(password: bytes, salt: bytes, *, n: int, r: int, p: int, length: int = 32) -> bytes:
-    """scrypt, refusing parameters that ask for too much memory or time."""
+def _check_scrypt(n: int, r: int, p: int) -> None:
     if (
         n < 2
         or n & (n - 1)
@@ -377,6 +527,65 @@ def scrypt(password: bytes, salt: bytes, *, n: int, r: int, p: int, length: int 
             f"the file asks for scrypt N={n}, r={r}, p={p}; otpsync allows up to "
             f"{SCRYPT_MAX_MEMORY // 2**20} MiB and N·r·p ≤ 2^23"
         )
+
+
+def _check_argon2(memory_kib: int, iterations: int, lanes: int) -> None:
+    try:
+        KdfParams(memory_kib=memory_kib, iterations=iterations, lanes=lanes).check()
+    except KdfOutOfBounds as exc:
+        raise KdfOutOfBounds(f"the file asks for too costly an Argon2id: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class KdfWork:
+    """The key derivations one file asks for, added up before any runs (as KdfParams.check
+    bounds one): ``KdfWork().scrypt(n, r, p, times=2).pbkdf2(10_000).check()``. Each step
+    checks that KDF's own bounds too, so a bad slot 8 is refused before slot 1 runs."""
+
+    units: float = 0.0
+    runs: int = 0
+
+    def pbkdf2(self, iterations: int, *, times: int = 1) -> KdfWork:
+        _check_pbkdf2(iterations)
+        return self._plus(iterations / MAX_PBKDF2_ITERATIONS, times)
+
+    def scrypt(self, n: int, r: int, p: int, *, times: int = 1) -> KdfWork:
+        _check_scrypt(n, r, p)
+        return self._plus(n * r * p / SCRYPT_MAX_WORK, times)
+
+    def argon2(self, memory_kib: int, iterations: int, lanes: int, *, times: int = 1) -> KdfWork:
+        _check_argon2(memory_kib, iterations, lanes)
+        return self._plus(memory_kib * iterations / KDF_BUDGET_KIB_PASSES, times)
+
+    def _plus(self, units: float, times: int) -> KdfWork:
+        return KdfWork(self.units + units * times, self.runs + times)
+
+    def check(self) -> None:
+        if self.units > FILE_KDF_BUDGET:
+            raise KdfOutOfBounds(
+                f"the file asks for {self.runs:,} key derivations costing {self.units:.1f}×"
+                f" the dearest one otpsync runs (at most {FILE_KDF_BUDGET:.0f}× per file);"
+                " refusing before running any"
+            )
+
+
+def pbkdf2(
+    password: bytes, salt: bytes, iterations: int, *, digest: str = "SHA1", length: int = 32
+) -> bytes:
+    """PBKDF2-HMAC, refusing iteration counts from a file that would take minutes."""
+    _check_pbkdf2(iterations)
+    algorithm = {
+        "SHA1": hashes.SHA1(),  # noqa: S303 (HMAC-SHA1 in PBKDF2 is what these apps chose)
+        "SHA256": hashes.SHA256(),
+        "SHA512": hashes.SHA512(),
+    }
+    kdf = PBKDF2HMAC(algorithm=algorithm[digest], length=length, salt=salt, iterations=iterations)
+    return kdf.derive(password)
+
+
+def scrypt(password: bytes, salt: bytes, *, n: int, r: int, p: int, length: int = 32) -> bytes:
+    """scrypt, refusing parameters that ask for too much memory or time."""
+    _check_scrypt(n, r, p)
     return Scrypt(salt=salt, length=length, n=n, r=r, p=p).derive(password)
 
 
@@ -390,10 +599,7 @@ def argon2id(
     length: int = 32,
 ) -> bytes:
     """Argon2id within the bounds (and the memory × passes budget) of our own reader."""
-    try:
-        KdfParams(memory_kib=memory_kib, iterations=iterations, lanes=lanes).check()
-    except KdfOutOfBounds as exc:
-        raise KdfOutOfBounds(f"the file asks for too costly an Argon2id: {exc}") from None
+    _check_argon2(memory_kib, iterations, lanes)
     if len(salt) < 8:
         raise ImportFailed("the Argon2 salt is shorter than 8 bytes")
     kdf = Argon2id(

@@ -3,7 +3,8 @@
 Encrypted vaults (Aegis docs/vault.md): each password slot holds the master key wrapped with
 AES-256-GCM under scrypt(password, salt, N, r, p); the master key decrypts the base64 ``db``
 with AES-256-GCM (nonce and tag in ``header.params``). N, r and p come from the file, so they
-are bounded before scrypt runs.
+are bounded before scrypt runs: each slot's, and all the slots' together (a slot may be tried
+twice, with the legacy password bytes), before the first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from daemon.errors import DamagedFile, ImportFailed, UnsupportedImport, WrongPas
 from daemon.importers._common import (
     Fields,
     Importer,
+    KdfWork,
+    Skipped,
+    each,
+    entry_label,
     from_b64,
     from_hex,
     gcm_open,
@@ -25,6 +30,7 @@ from daemon.importers._common import (
     make_account,
     require_password,
     scrypt,
+    unsupported_type,
 )
 
 SUPPORTED_DB_VERSION = 3
@@ -42,7 +48,7 @@ def is_encrypted(data: bytes) -> bool:
     return isinstance(root, dict) and isinstance(root.get("db"), str)
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     root = Fields.of(load_json(data), "the vault")
     header = root.child("header")
     db: Any = root.data.get("db")
@@ -57,21 +63,22 @@ def read(data: bytes, password: str | None) -> list[Account]:
             f"vault database version {version} is newer than otpsync reads "
             f"(up to {SUPPORTED_DB_VERSION})"
         )
-    return [_entry(value, f"entry {i}") for i, value in enumerate(body.items("entries"), 1)]
+    return each(body.items("entries"), _entry)
 
 
 def _entry(value: Any, where: str) -> Account:
     entry = Fields.of(value, where)
     otp_type = entry.text("type").lower()
+    issuer, name = entry.text("issuer", ""), entry.text("name", "")
     if otp_type not in ("totp", "hotp", "steam"):
-        raise UnsupportedImport(f"{where} is a {otp_type} code, which otpsync cannot make")
+        raise unsupported_type(entry_label(where, issuer, name), otp_type)
     info = entry.child("info")
     return make_account(
         where,
         type=otp_type,
         secret=info.text("secret"),
-        issuer=entry.text("issuer", ""),
-        account=entry.text("name", ""),
+        issuer=issuer,
+        account=name,
         algorithm=info.text("algo", "SHA1"),
         digits=info.integer("digits", 6),
         period=info.integer("period", 30),
@@ -89,8 +96,15 @@ def _decrypt(db: str, header: Fields, password: str) -> Any:
         )
     if len(password_slots) > MAX_SLOTS:
         raise ImportFailed(f"the vault has more than {MAX_SLOTS} password slots")
+    tries = [(slot, _candidates(slot, password)) for slot in password_slots]
+    work = KdfWork()
+    for slot, candidates in tries:
+        work = work.scrypt(slot.integer("n"), slot.integer("r"), slot.integer("p"),
+                           times=len(candidates))  # fmt: skip
+    work.check()
     master = next(
-        (key for slot in password_slots if (key := _unwrap(slot, password)) is not None), None
+        (key for slot, candidates in tries if (key := _unwrap(slot, candidates)) is not None),
+        None,
     )
     if master is None:
         raise WrongPassphrase("wrong password")
@@ -107,7 +121,17 @@ def _decrypt(db: str, header: Fields, password: str) -> Any:
     return load_json(plain, "the decrypted vault")
 
 
-def _unwrap(slot: Fields, password: str) -> bytes | None:
+def _candidates(slot: Fields, password: str) -> list[bytes]:
+    """The password bytes to try on a slot: UTF-8, and Aegis's legacy form where it differs."""
+    candidates = [password.encode("utf-8")]
+    legacy = java_legacy_bytes(password)
+    # HMAC pads keys to 64 bytes with zeros, so a legacy form only differs beyond that.
+    if not slot.flag("repaired", False) and len(legacy) > 64 and legacy != candidates[0]:
+        candidates.append(legacy)
+    return candidates
+
+
+def _unwrap(slot: Fields, candidates: list[bytes]) -> bytes | None:
     """The master key from one password slot, or None if the password does not open it."""
     salt = from_hex(slot.text("salt"), slot.where, "the salt")
     wrapped = from_hex(slot.text("key"), slot.where, "the key")
@@ -115,11 +139,6 @@ def _unwrap(slot: Fields, password: str) -> bytes | None:
     nonce = from_hex(params.text("nonce"), slot.where, "the nonce")
     tag = from_hex(params.text("tag"), slot.where, "the tag")
     n, r, p = slot.integer("n"), slot.integer("r"), slot.integer("p")
-    candidates = [password.encode("utf-8")]
-    legacy = java_legacy_bytes(password)
-    # HMAC pads keys to 64 bytes with zeros, so a legacy form only differs beyond that.
-    if not slot.flag("repaired", False) and len(legacy) > 64 and legacy != candidates[0]:
-        candidates.append(legacy)
     for secret in candidates:
         master = gcm_try(scrypt(secret, salt, n=n, r=r, p=p), nonce, wrapped + tag)
         if master is not None:
@@ -147,4 +166,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the vault password",
 )

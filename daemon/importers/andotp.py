@@ -3,7 +3,9 @@
 Encrypted files carry no magic. The current format starts with a big-endian PBKDF2 iteration
 count (andOTP picks 140 000–160 000), a 12-byte salt and a 12-byte nonce; the old format is just
 nonce‖ciphertext‖tag under SHA-256(password). Detection by content recognises the current
-layout by its iteration count; reading tries it when the header is plausible, then the old one.
+layout by its iteration count; the old one only with the password (``opens_headerless``:
+AES-GCM authenticates, so random bytes never pass). Reading tries the current layout when
+the header is plausible, then the old one.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import hashlib
 from typing import Any
 
 from daemon.core.accounts import Account
-from daemon.errors import ImportFailed, UnsupportedImport, WrongPassphrase
+from daemon.errors import ImportFailed, WrongPassphrase
 from daemon.importers._common import (
     Fields,
     Importer,
+    Skipped,
+    each,
+    entry_label,
     gcm_try,
     is_json_array,
     json_items,
@@ -24,6 +29,7 @@ from daemon.importers._common import (
     pbkdf2,
     require_password,
     starts_with,
+    unsupported_type,
     without_issuer_prefix,
 )
 
@@ -40,7 +46,8 @@ def _is_plain(data: bytes) -> bool:
 
 def _is_binary(data: bytes) -> bool:
     """The current encrypted layout, recognised by its plausible iteration count. The old,
-    headerless layout is random bytes like any other file: it needs ``--from andotp``."""
+    headerless layout is random bytes like any other file: only its password tells
+    (``opens_headerless``, which ``detect`` tries last)."""
     if len(data) < ITERATIONS_FIELD + SALT + NONCE + TAG + 2:
         return False
     if int.from_bytes(data[:ITERATIONS_FIELD], "big") not in PLAUSIBLE_ITERATIONS:
@@ -60,7 +67,7 @@ def is_encrypted(data: bytes) -> bool:
     return not _is_plain(data)
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     if starts_with(data, b"["):
         return _accounts(load_json(data))
     if len(data) < MIN_ENCRYPTED:
@@ -77,6 +84,15 @@ def read(data: bytes, password: str | None) -> list[Account]:
     return _accounts(load_json(plain, "the decrypted backup"))
 
 
+def opens_headerless(data: bytes, password: str) -> bool:
+    """Whether ``data`` is an old-format backup that ``password`` opens (one SHA-256 and one
+    AES-GCM check: cheap enough to try on a file nothing else claims)."""
+    if len(data) < MIN_ENCRYPTED:
+        return False
+    plain = _open(hashlib.sha256(password.encode("utf-8")).digest(), data)
+    return plain is not None and starts_with(plain, b"[")
+
+
 def _open_new(data: bytes, secret: bytes, iterations: int) -> bytes | None:
     salt = data[ITERATIONS_FIELD : ITERATIONS_FIELD + SALT]
     key = pbkdf2(secret, salt, iterations, digest="SHA1")
@@ -87,15 +103,13 @@ def _open(key: bytes, blob: bytes) -> bytes | None:
     return gcm_try(key, blob[:NONCE], blob[NONCE:])
 
 
-def _accounts(value: Any) -> list[Account]:
-    return [_entry(item, f"entry {i}") for i, item in enumerate(json_items(value, "backup"), 1)]
+def _accounts(value: Any) -> list[Account | Skipped]:
+    return each(json_items(value, "backup"), _entry)
 
 
 def _entry(value: Any, where: str) -> Account:
     entry = Fields.of(value, where)
     otp_type = entry.text("type").lower()
-    if otp_type not in ("totp", "hotp", "steam"):
-        raise UnsupportedImport(f"{where} is a {otp_type} code, which otpsync cannot make")
     issuer = entry.text("issuer", "")
     name = entry.text("label", "")
     if not entry.has("issuer"):
@@ -103,6 +117,8 @@ def _entry(value: Any, where: str) -> Account:
         head, sep, rest = name.partition(" - ")
         if sep:
             issuer, name = head, without_issuer_prefix(rest, head)
+    if otp_type not in ("totp", "hotp", "steam"):
+        raise unsupported_type(entry_label(where, issuer, name), otp_type)
     return make_account(
         where,
         type=otp_type,
@@ -123,4 +139,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password (the old format is recognised by it)",
 )

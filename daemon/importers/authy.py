@@ -17,7 +17,10 @@ from daemon.errors import ImportFailed, WrongPassphrase
 from daemon.importers._common import (
     Fields,
     Importer,
+    KdfWork,
+    Skipped,
     cbc_open,
+    each,
     from_b64,
     from_hex,
     json_items,
@@ -56,12 +59,14 @@ def is_encrypted(data: bytes) -> bool:
     return any(_needs_key(token) for token in _tokens(data))
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     tokens = _tokens(data)
     secret = None
-    if any(_needs_key(token) for token in tokens):
+    sealed = sum(1 for token in tokens if _needs_key(token))
+    if sealed:
         secret = require_password(password).encode("utf-8")
-    return [_token(value, f"token {i}", secret) for i, value in enumerate(tokens, 1)]
+        KdfWork().pbkdf2(ITERATIONS, times=sealed).check()  # one PBKDF2 per sealed token
+    return each(tokens, lambda value, where: _token(value, where, secret), "token")
 
 
 def _token(value: Any, where: str, password: bytes | None) -> Account:
@@ -124,4 +129,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password",
 )

@@ -10,6 +10,8 @@ from daemon.core.accounts import Account
 from daemon.importers._common import (
     Fields,
     Importer,
+    Skipped,
+    each,
     is_json_array,
     json_items,
     load_json,
@@ -21,14 +23,14 @@ def sniff(data: bytes) -> bool:
     return is_json_array(data, "otpGenerator")
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     items = json_items(load_json(data), "the file")
-    accounts = []
-    for index, value in enumerate(items, 1):
-        entry = Fields.of(value, f"account {index}")
-        if entry.has("otpGenerator"):
-            accounts.append(_account(entry))
-    return accounts
+
+    def account(value: object, where: str) -> list[Account | Skipped]:
+        entry = Fields.of(value, where)
+        return [_account(entry)] if entry.has("otpGenerator") else []
+
+    return each(items, account, "account")
 
 
 def _account(entry: Fields) -> Account:

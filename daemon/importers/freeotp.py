@@ -22,6 +22,9 @@ from daemon.importers import javaser
 from daemon.importers._common import (
     Fields,
     Importer,
+    Skipped,
+    each,
+    entry_label,
     from_signed_bytes,
     gcm_open,
     is_json_object,
@@ -31,6 +34,7 @@ from daemon.importers._common import (
     pbkdf2,
     require_password,
     shared_prefs,
+    unsupported_type,
 )
 
 TOKEN_ORDER = "tokenOrder"
@@ -50,7 +54,7 @@ def token_account(token: Fields, secret: bytes) -> Account:
     if otp_type == "totp" and issuer == "Steam":
         otp_type = "steam"  # FreeOTP+ marks Steam tokens by their issuer
     if otp_type not in ("totp", "hotp", "steam"):
-        raise UnsupportedImport(f"{token.where} is a {otp_type} code, which otpsync cannot make")
+        raise unsupported_type(entry_label(token.where, issuer, token.text("label", "")), otp_type)
     return make_account(
         token.where,
         type=otp_type,
@@ -84,18 +88,15 @@ def is_encrypted(data: bytes) -> bool:
     return data.startswith(javaser.MAGIC)
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     if data.startswith(javaser.MAGIC):
         return _read_backup(javaser.parse_string_map(data), password)
     prefs = shared_prefs(data)
     tokens = [value for name, value in prefs.items() if name != TOKEN_ORDER]
-    return [
-        _plain_token(load_json(value, f"token {i}"), f"token {i}")
-        for i, value in enumerate(tokens, 1)
-    ]
+    return each(tokens, lambda value, where: _plain_token(load_json(value, where), where), "token")
 
 
-def _read_backup(entries: dict[str, str], password: str | None) -> list[Account]:
+def _read_backup(entries: dict[str, str], password: str | None) -> list[Account | Skipped]:
     if MASTER_KEY not in entries:
         raise ImportFailed("the backup has no masterKey")
     secret = require_password(password).encode("utf-8")
@@ -108,17 +109,17 @@ def _read_backup(entries: dict[str, str], password: str | None) -> list[Account]
     kek = pbkdf2(secret, salt, wrapped.integer("mIterations"), digest=digest)
     master = _unwrap(wrapped.child("mEncryptedKey"), kek, WrongPassphrase("wrong password"))
     names = sorted(k for k in entries if k != MASTER_KEY and not k.endswith("-token"))
-    accounts = []
-    for index, name in enumerate(names, 1):
-        where = f"token {index}"
+
+    def token(name: str, where: str) -> Account:
         if f"{name}-token" not in entries:
             raise ImportFailed(f"{where} has a key but no token metadata")
         holder = Fields.of(load_json(entries[name], where), where)
         key = Fields.of(load_json(holder.text("key"), where), where)
         token_secret = _unwrap(key, master, DamagedFile(f"{where}: fails authentication"))
         meta = Fields.of(load_json(entries[f"{name}-token"], where), where)
-        accounts.append(token_account(meta, token_secret))
-    return accounts
+        return token_account(meta, token_secret)
+
+    return each(names, token, "token")
 
 
 def _unwrap(key: Fields, wrapping_key: bytes, failure: WrongPassphrase | DamagedFile) -> bytes:
@@ -168,9 +169,9 @@ def sniff_plus(data: bytes) -> bool:
     return is_json_object(data, "tokens", TOKEN_ORDER)
 
 
-def read_plus(data: bytes, password: str | None) -> list[Account]:
+def read_plus(data: bytes, password: str | None) -> list[Account | Skipped]:
     root = Fields.of(load_json(data), "the export")
-    return [_plain_token(value, f"token {i}") for i, value in enumerate(root.items("tokens"), 1)]
+    return each(root.items("tokens"), _plain_token, "token")
 
 
 IMPORTER = Importer(
@@ -180,6 +181,7 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password (FreeOTP 2)",
 )
 PLUS_IMPORTER = Importer(
     name="freeotp-plus",

@@ -14,9 +14,14 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 
 from daemon.core.accounts import Account
-from daemon.errors import ImportFailed, UnsupportedImport
+from daemon.errors import ImportFailed
 from daemon.importers._common import (
     MAX_ENTRIES,
+    EntrySkipped,
+    Skipped,
+    TooManyEntries,
+    each,
+    entry_label,
     from_b64,
     make_account,
     without_issuer_prefix,
@@ -96,12 +101,13 @@ def _account(raw: bytes, where: str) -> Account:
                 raise _Malformed
             ints[number] = value
     algorithm, digits, otp_type = ints.get(4, 0), ints.get(5, 0), ints.get(6, 0)
-    if algorithm not in _ALGORITHMS:
-        raise UnsupportedImport(f"{where}: algorithm {algorithm} (MD5?) is not one otpsync uses")
-    if digits not in _DIGITS or otp_type not in _TYPES:
-        raise ImportFailed(f"{where}: unknown digits ({digits}) or code type ({otp_type})")
     name = _text(blobs.get(2, b""), where, "name")
     issuer = _text(blobs.get(3, b""), where, "issuer")
+    label = entry_label(where, issuer, without_issuer_prefix(name, issuer))
+    if algorithm not in _ALGORITHMS:
+        raise EntrySkipped(label, f"algorithm {algorithm} (MD5?) is not one otpsync uses")
+    if digits not in _DIGITS or otp_type not in _TYPES:
+        raise EntrySkipped(label, f"unknown digits ({digits}) or code type ({otp_type})")
     return make_account(
         where,
         secret=blobs.get(1, b""),
@@ -114,7 +120,14 @@ def _account(raw: bytes, where: str) -> Account:
     )
 
 
-def accounts_from_payload(payload: bytes, where: str) -> list[Account]:
+def _parameters(raw: bytes, where: str) -> Account:
+    try:
+        return _account(raw, where)
+    except _Malformed:
+        raise ImportFailed(f"{where}: not a valid Google payload entry") from None
+
+
+def accounts_from_payload(payload: bytes, where: str) -> list[Account | Skipped]:
     """The accounts in one decoded MigrationPayload (field 1, repeated; the rest is batch
     bookkeeping we do not need)."""
     try:
@@ -125,13 +138,12 @@ def accounts_from_payload(payload: bytes, where: str) -> list[Account]:
                     raise _Malformed
                 raw_accounts.append(value)
                 if len(raw_accounts) > MAX_ENTRIES:
-                    raise ImportFailed(f"{where}: more than {MAX_ENTRIES:,} codes in one payload")
-        accounts = [_account(raw, f"{where}, code {i}") for i, raw in enumerate(raw_accounts, 1)]
+                    raise TooManyEntries(f"{where}: more than {MAX_ENTRIES:,} codes in one payload")
     except _Malformed:
         raise ImportFailed(f"{where}: the migration data is not a valid Google payload") from None
-    if not accounts:
+    if not raw_accounts:
         raise ImportFailed(f"{where}: the migration data holds no codes")
-    return accounts
+    return each(raw_accounts, _parameters, lambda i, _: f"{where}, code {i}")
 
 
 def data_param(uri: str, where: str) -> bytes:
@@ -151,5 +163,5 @@ def data_param(uri: str, where: str) -> bytes:
     return from_b64(unquote(values[0]).replace(" ", "+"), where, "the data= value")
 
 
-def accounts_from_uri(uri: str, where: str) -> list[Account]:
+def accounts_from_uri(uri: str, where: str) -> list[Account | Skipped]:
     return accounts_from_payload(data_param(uri, where), where)

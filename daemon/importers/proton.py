@@ -15,7 +15,9 @@ from daemon.errors import WrongPassphrase
 from daemon.importers._common import (
     Fields,
     Importer,
+    Skipped,
     argon2id,
+    each,
     from_b64,
     gcm_open,
     has_json_keys,
@@ -44,7 +46,7 @@ def sniff(data: bytes) -> bool:
     return _is_plain(data) or is_encrypted(data)
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     root = Fields.of(load_json(data), "the export")
     if root.has("salt") and root.has("content"):
         salt = from_b64(root.text("salt"), "the export", "salt")
@@ -54,7 +56,7 @@ def read(data: bytes, password: str | None) -> list[Account]:
             key, blob[:NONCE], blob[NONCE:], AAD, fail=WrongPassphrase("wrong password")
         )
         root = Fields.of(load_json(plain, "the decrypted export"), "the decrypted export")
-    return [_entry(value, f"entry {i}") for i, value in enumerate(root.items("entries"), 1)]
+    return each(root.items("entries"), _entry)
 
 
 def _entry(value: Any, where: str) -> Account:
@@ -69,4 +71,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the export password",
 )

@@ -11,10 +11,13 @@
 from __future__ import annotations
 
 from daemon.core.accounts import Account
-from daemon.errors import ImportFailed
 from daemon.importers._common import (
+    EntrySkipped,
     Fields,
     Importer,
+    Skipped,
+    each,
+    entry_label,
     from_b64,
     make_account,
     sqlite_rows,
@@ -32,57 +35,56 @@ def sniff_google(data: bytes) -> bool:
     return set(GOOGLE_COLUMNS) <= sqlite_tables(data).get(TABLE, set())
 
 
-def read_google(data: bytes, password: str | None) -> list[Account]:
+def read_google(data: bytes, password: str | None) -> list[Account | Skipped]:
     has_issuer = "issuer" in sqlite_tables(data).get(TABLE, set())
     rows = sqlite_rows(data, TABLE, GOOGLE_COLUMNS + (["issuer"] if has_issuer else []))
-    accounts = []
-    for index, row in enumerate(rows, 1):
-        fields = Fields(row, f"row {index}")
-        otp_type = fields.integer("type", 0)
-        if otp_type not in (0, 1):
-            raise ImportFailed(f"row {index}: unknown code type {otp_type}")
-        label = fields.text("email", "")
-        issuer = fields.text("issuer", "")
-        if not issuer and ":" in label:
-            issuer = label.partition(":")[0]
-        accounts.append(
-            make_account(
-                fields.where,
-                type="hotp" if otp_type == 1 else "totp",
-                secret=fields.text("secret"),
-                issuer=issuer,
-                account=without_issuer_prefix(label, issuer),
-                counter=fields.integer("counter", 0),
-            )
-        )
-    return accounts
+    return each(rows, _google_row, "row")
+
+
+def _google_row(row: dict[str, object], where: str) -> Account:
+    fields = Fields(row, where)
+    otp_type = fields.integer("type", 0)
+    label = fields.text("email", "")
+    issuer = fields.text("issuer", "")
+    if not issuer and ":" in label:
+        issuer = label.partition(":")[0]
+    account = without_issuer_prefix(label, issuer)
+    if otp_type not in (0, 1):
+        raise EntrySkipped(entry_label(where, issuer, account), f"unknown code type {otp_type}")
+    return make_account(
+        where,
+        type="hotp" if otp_type == 1 else "totp",
+        secret=fields.text("secret"),
+        issuer=issuer,
+        account=account,
+        counter=fields.integer("counter", 0),
+    )
 
 
 def sniff_microsoft(data: bytes) -> bool:
     return set(MICROSOFT_COLUMNS) <= sqlite_tables(data).get(TABLE, set())
 
 
-def read_microsoft(data: bytes, password: str | None) -> list[Account]:
-    accounts = []
-    for index, row in enumerate(sqlite_rows(data, TABLE, MICROSOFT_COLUMNS), 1):
-        fields = Fields(row, f"row {index}")
-        kind = fields.integer("account_type", MS_TOTP)
-        if kind not in (MS_TOTP, MS_PERSONAL):
-            continue
-        secret_text = fields.text("oath_secret_key")
-        secret: str | bytes = secret_text
-        if kind == MS_PERSONAL:
-            secret = from_b64(secret_text, fields.where, "the secret")
-        accounts.append(
-            make_account(
-                fields.where,
-                secret=secret,
-                issuer=fields.text("name", ""),
-                account=fields.text("username", ""),
-                digits=8 if kind == MS_PERSONAL else 6,
-            )
-        )
-    return accounts
+def read_microsoft(data: bytes, password: str | None) -> list[Account | Skipped]:
+    return each(sqlite_rows(data, TABLE, MICROSOFT_COLUMNS), _microsoft_row, "row")
+
+
+def _microsoft_row(row: dict[str, object], where: str) -> list[Account | Skipped] | Account:
+    fields = Fields(row, where)
+    kind = fields.integer("account_type", MS_TOTP)
+    if kind not in (MS_TOTP, MS_PERSONAL):
+        return []  # a push-only work account: no code
+    secret_text = fields.text("oath_secret_key")
+    secret: str | bytes = secret_text
+    if kind == MS_PERSONAL:
+        secret = from_b64(secret_text, fields.where, "the secret")
+    return make_account(
+        where,
+        secret=secret,
+        issuer=fields.text("name", ""),
+        account=fields.text("username", ""),
+        digits=8 if kind == MS_PERSONAL else 6,
+    )
 
 
 GOOGLE_DB_IMPORTER = Importer(

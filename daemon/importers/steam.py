@@ -12,7 +12,9 @@ from daemon.core.accounts import Account
 from daemon.importers._common import (
     Fields,
     Importer,
+    Skipped,
     bounded,
+    each,
     from_b64,
     is_json_object,
     load_json,
@@ -26,13 +28,12 @@ def sniff(data: bytes) -> bool:
     return is_json_object(data, SECRET)
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     root = Fields.of(load_json(data), "the file")
     if root.has(SECRET):
         return [_account(root.data, "the file")]
     accounts = root.child("accounts")
-    values = bounded(list(accounts.data.values()))
-    return [_account(value, f"account {i}") for i, value in enumerate(values, 1)]
+    return each(bounded(list(accounts.data.values())), _account, "account")
 
 
 def _account(value: Any, where: str) -> Account:

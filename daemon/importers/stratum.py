@@ -6,6 +6,7 @@
 * Legacy encrypted backup: ``AuthenticatorPro`` ‖ salt(20) ‖ IV(16) ‖ AES-256-CBC, key by
   PBKDF2-HMAC-SHA1 with 64 000 iterations.
 * Internal database (``authenticator.db3``): SQLite, table ``authenticator``.
+* HTML export: a page of otpauth URIs (stratum_html).
 
 Types: 1 HOTP, 2 TOTP, 4 Steam (3 mOTP and 5 Yandex cannot be made by otpsync).
 Algorithms: 0 SHA1, 1 SHA256, 2 SHA512.
@@ -14,12 +15,17 @@ Algorithms: 0 SHA1, 1 SHA256, 2 SHA512.
 from __future__ import annotations
 
 from daemon.core.accounts import Account
-from daemon.errors import ImportFailed, UnsupportedImport, WrongPassphrase
+from daemon.errors import ImportFailed, WrongPassphrase
+from daemon.importers import stratum_html
 from daemon.importers._common import (
+    EntrySkipped,
     Fields,
     Importer,
+    Skipped,
     argon2id,
     cbc_open,
+    each,
+    entry_label,
     gcm_try,
     is_json_object,
     load_json,
@@ -28,6 +34,7 @@ from daemon.importers._common import (
     require_password,
     sqlite_rows,
     sqlite_tables,
+    unsupported_type,
 )
 
 HEADER = b"AUTHENTICATORPRO"
@@ -37,7 +44,7 @@ LEGACY_ITERATIONS = 64_000
 TABLE = "authenticator"
 COLUMNS = ["type", "issuer", "username", "secret", "algorithm", "digits", "period", "counter"]
 _TYPES = {1: "hotp", 2: "totp", 4: "steam"}
-_UNSUPPORTED = {3: "mOTP", 5: "Yandex"}
+_UNSUPPORTED = {3: "motp", 5: "yandex"}
 _ALGORITHMS = {0: "SHA1", 1: "SHA256", 2: "SHA512"}
 
 
@@ -50,22 +57,29 @@ def is_encrypted(data: bytes) -> bool:
 
 
 def sniff(data: bytes) -> bool:
-    return is_encrypted(data) or is_json_object(data, "Authenticators") or _is_db(data)
+    return (
+        is_encrypted(data)
+        or is_json_object(data, "Authenticators")
+        or _is_db(data)
+        or stratum_html.is_html(data)
+    )
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     if data.startswith(HEADER):
         data = _decrypt(data, require_password(password).encode("utf-8"))
     elif data.startswith(LEGACY_HEADER):
         data = _decrypt_legacy(data, require_password(password).encode("utf-8"))
     elif _is_db(data):
         rows = sqlite_rows(data, TABLE, COLUMNS)
-        return [_entry(Fields(row, f"row {i}")) for i, row in enumerate(rows, 1)]
+        return each(rows, lambda row, where: _entry(Fields(row, where)), "row")
+    elif stratum_html.is_html(data):
+        return stratum_html.read_html(data)
     root = Fields.of(load_json(data), "the backup")
-    return [
-        _entry(_lower_keys(Fields.of(value, f"entry {i}")))
-        for i, value in enumerate(root.items("Authenticators"), 1)
-    ]
+    return each(
+        root.items("Authenticators"),
+        lambda value, where: _entry(_lower_keys(Fields.of(value, where))),
+    )
 
 
 def _lower_keys(fields: Fields) -> Fields:
@@ -97,19 +111,19 @@ def _entry(fields: Fields) -> Account:
     """One authenticator, from a backup entry or a database row (lower-case keys)."""
     where = fields.where
     otp_type = fields.integer("type")
-    if otp_type in _UNSUPPORTED:
-        raise UnsupportedImport(
-            f"{where} is a {_UNSUPPORTED[otp_type]} code, which otpsync cannot make"
-        )
+    issuer, username = fields.text("issuer", ""), fields.text("username", "")
+    label = entry_label(where, issuer, username)
+    if otp_type not in _TYPES:
+        raise unsupported_type(label, _UNSUPPORTED.get(otp_type, str(otp_type)))
     algorithm = fields.integer("algorithm", 0)
-    if otp_type not in _TYPES or algorithm not in _ALGORITHMS:
-        raise ImportFailed(f"{where}: unknown type {otp_type} or algorithm {algorithm}")
+    if algorithm not in _ALGORITHMS:
+        raise EntrySkipped(label, f"unknown algorithm {algorithm}")
     return make_account(
         where,
         type=_TYPES[otp_type],
         secret=fields.text("secret"),
-        issuer=fields.text("issuer", ""),
-        account=fields.text("username", ""),
+        issuer=issuer,
+        account=username,
         algorithm=_ALGORITHMS[algorithm],
         digits=fields.integer("digits", 6),
         period=fields.integer("period", 30),
@@ -120,8 +134,10 @@ def _entry(fields: Fields) -> Account:
 IMPORTER = Importer(
     name="stratum",
     title="Stratum backup",
-    description="Stratum / Authenticator Pro backup (JSON, encrypted, legacy encrypted, or .db3)",
+    description="Stratum / Authenticator Pro backup (JSON, encrypted, legacy encrypted, .db3 or"
+    " HTML export)",
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password",
 )

@@ -20,7 +20,9 @@ from daemon.errors import ImportFailed, PasswordRequired, WrongPassphrase
 from daemon.importers._common import (
     Fields,
     Importer,
+    Skipped,
     cbc_open,
+    each,
     from_b64,
     from_hex,
     is_prefs,
@@ -69,7 +71,7 @@ def is_encrypted(data: bytes) -> bool:
     return ciphertext is not None and _decrypt(ciphertext, DEFAULT_PASSWORD) is None
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     if is_prefs(data, PREF):
         items = json_items(load_json(shared_prefs(data)[PREF], PREF), PREF)
     else:
@@ -82,7 +84,7 @@ def read(data: bytes, password: str | None) -> list[Account]:
                 raise PasswordRequired("the backup is encrypted; its password is needed")
             raise WrongPassphrase("wrong password")
         items = found
-    return [_entry(value, f"account {i}") for i, value in enumerate(items, 1)]
+    return each(items, _entry, "account")
 
 
 def _entry(value: Any, where: str) -> Account:
@@ -113,4 +115,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password, if one was set",
 )

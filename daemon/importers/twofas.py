@@ -16,6 +16,10 @@ from daemon.errors import DamagedFile, ImportFailed, UnsupportedImport, WrongPas
 from daemon.importers._common import (
     Fields,
     Importer,
+    KdfWork,
+    Skipped,
+    each,
+    entry_label,
     from_b64,
     gcm_open,
     is_json_object,
@@ -24,6 +28,7 @@ from daemon.importers._common import (
     make_account,
     pbkdf2,
     require_password,
+    unsupported_type,
     without_issuer_prefix,
 )
 
@@ -41,7 +46,7 @@ def is_encrypted(data: bytes) -> bool:
     return isinstance(root, dict) and bool(root.get("servicesEncrypted"))
 
 
-def read(data: bytes, password: str | None) -> list[Account]:
+def read(data: bytes, password: str | None) -> list[Account | Skipped]:
     root = Fields.of(load_json(data), "the backup")
     version = root.integer("schemaVersion")
     if version > MAX_SCHEMA:
@@ -52,7 +57,7 @@ def read(data: bytes, password: str | None) -> list[Account]:
         services = _decrypt(root, require_password(password).encode("utf-8"))
     else:
         services = root.items("services")
-    return [_service(value, f"service {i}") for i, value in enumerate(services, 1)]
+    return each(services, _service, "service")
 
 
 def _parts(value: str, what: str) -> tuple[bytes, bytes, bytes]:
@@ -65,6 +70,7 @@ def _parts(value: str, what: str) -> tuple[bytes, bytes, bytes]:
 
 def _decrypt(root: Fields, secret: bytes) -> list[Any]:
     data, salt, nonce = _parts(root.text("servicesEncrypted"), "servicesEncrypted")
+    KdfWork().pbkdf2(ITERATIONS, times=2 if root.text("reference", "") else 1).check()
     key = pbkdf2(secret, salt, ITERATIONS, digest="SHA256")
     failure: DamagedFile | WrongPassphrase = WrongPassphrase("wrong password")
     if root.text("reference", ""):
@@ -83,7 +89,7 @@ def _service(value: Any, where: str) -> Account:
     account = otp.text("account", "") or without_issuer_prefix(otp.text("label", ""), issuer)
     token_type = otp.text("tokenType", "TOTP").upper()
     if token_type not in _TYPES:
-        raise UnsupportedImport(f"{where} is a {token_type} code, which otpsync cannot make")
+        raise unsupported_type(entry_label(where, issuer, account), token_type)
     return make_account(
         where,
         type=_TYPES[token_type],
@@ -104,4 +110,5 @@ IMPORTER = Importer(
     sniff=sniff,
     read=read,
     is_encrypted=is_encrypted,
+    needs="the backup password",
 )

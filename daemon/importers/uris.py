@@ -9,33 +9,55 @@ kinds may be mixed, and ``#`` comment lines are skipped. Bitwarden and Proton al
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from daemon.core.accounts import Account
 from daemon.core.otpauth import parse_uri
-from daemon.errors import ImportFailed, InvalidAccount, UnsupportedImport
+from daemon.errors import ImportFailed, InvalidAccount
 from daemon.importers import migration
 from daemon.importers._common import (
+    EntrySkipped,
     Importer,
-    check_count,
+    Skipped,
     decode_text,
-    is_json_object,
+    each,
+    entry_label,
     make_account,
+    skip_reason,
 )
 
 OTPAUTH = "otpauth://"
 STEAM = "steam://"
 
 
-def parse_otpauth(uri: str, where: str) -> Account:
-    """parse_uri, located, plus one repair for URIs written by Java apps (below)."""
+def parse_otpauth(uri: str, where: str, label: str = "") -> Account:
+    """parse_uri, plus one repair for URIs written by Java apps (below). A URI that makes no
+    code (no secret, an mOTP or Yandex type) is one entry otpsync cannot make: skipped. So is
+    a code Ente Auth's export marks as in its trash (``codeDisplay={"trashed":true}``: Ente
+    exports its trash too), so that what the person deleted stays deleted."""
     try:
         account = parse_uri(uri)
     except InvalidAccount as exc:
-        raise ImportFailed(f"{where}: {exc.message}") from None
+        raise EntrySkipped(label or where, skip_reason(exc.message)) from None
+    if _in_ente_trash(uri):
+        raise EntrySkipped(
+            entry_label(where, account.issuer, account.account), "in Ente Auth's trash"
+        )
     return _form_encoded_issuer(uri, account)
+
+
+def _in_ente_trash(uri: str) -> bool:
+    if "codeDisplay" not in uri:
+        return False
+    values = parse_qs(urlsplit(uri.strip()).query).get("codeDisplay", [])
+    try:
+        display = json.loads(values[0]) if values else None
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(display, dict) and display.get("trashed") is True
 
 
 def _form_encoded_issuer(uri: str, account: Account) -> Account:
@@ -67,7 +89,7 @@ def parse_embedded(value: str, where: str, *, issuer: str = "", account: str = "
     if scheme.startswith(STEAM):
         return parse_steam(text, where, issuer=issuer, account=account)
     if scheme.startswith(OTPAUTH):
-        parsed = parse_otpauth(text, where)
+        parsed = parse_otpauth(text, where, entry_label(where, issuer, account))
         if parsed.issuer and parsed.account:
             return parsed
         return make_account(
@@ -100,19 +122,20 @@ def _lines(text: str) -> Iterator[tuple[int, str, str]]:
         yield number, kind, line
 
 
-def read_lines(data: bytes, password: str | None = None) -> list[Account]:
-    """Every code in a text file of otpauth:// and otpauth-migration:// lines."""
-    accounts: list[Account] = []
-    for number, kind, line in _lines(decode_text(data)):
-        where = f"line {number}"
+def read_lines(data: bytes, password: str | None = None) -> list[Account | Skipped]:
+    """Every code in a text file of otpauth:// and otpauth-migration:// lines; a line that
+    makes no code is skipped with its reason, named by its line number."""
+
+    def entry(numbered: tuple[int, str, str], where: str) -> Account | list[Account | Skipped]:
+        _, kind, line = numbered
         if kind == "migration":
-            accounts += migration.accounts_from_uri(line, where)
-        elif kind == "otpauth":
-            accounts.append(parse_otpauth(line, where))
-        else:
-            raise ImportFailed(f"{where} is not an otpauth:// or otpauth-migration:// URI")
-        check_count(len(accounts))
-    return accounts
+            return migration.accounts_from_uri(line, where)
+        if kind == "otpauth":
+            return parse_otpauth(line, where)
+        raise ImportFailed(f"{where} is not an otpauth:// or otpauth-migration:// URI")
+
+    # Named by the line number a person sees, comments and blank lines included.
+    return each(_lines(decode_text(data)), entry, lambda _, numbered: f"line {numbered[0]}")
 
 
 def _kinds(data: bytes) -> set[str]:
@@ -141,26 +164,10 @@ def sniff_migration(data: bytes) -> bool:
     return _kinds(data) == {"migration"}
 
 
-# Ente Auth: the plain export is an otpauth list; the encrypted one needs libsodium.
-
-
-def sniff_ente_encrypted(data: bytes) -> bool:
-    return is_json_object(data, "kdfParams", "encryptedData")
-
-
-def read_ente(data: bytes, password: str | None) -> list[Account]:
-    if sniff_ente_encrypted(data):
-        raise UnsupportedImport(
-            "Ente Auth's encrypted export uses libsodium's XChaCha20 secretstream, which "
-            "otpsync does not ship; export from Ente Auth as plain text instead"
-        )
-    return read_lines(data)
-
-
 OTPAUTH_LIST = Importer(
     name="otpauth",
     title="otpauth URI list",
-    description="text file of otpauth:// URIs (Aegis/Ente Auth plain text, WinAuth, …)",
+    description="text file of otpauth:// URIs (Aegis/Ente Auth plain text, Aegis URI export, …)",
     sniff=sniff_otpauth,
     read=read_lines,
 )
@@ -170,11 +177,4 @@ GOOGLE_AUTHENTICATOR = Importer(
     description="Google Authenticator otpauth-migration:// lines (text of its export QR codes)",
     sniff=sniff_migration,
     read=read_lines,
-)
-ENTE = Importer(
-    name="ente",
-    title="Ente Auth export",
-    description="Ente Auth export (plain text; the encrypted one is not supported)",
-    sniff=sniff_ente_encrypted,
-    read=read_ente,  # no is_encrypted: prompting for a password we cannot use helps no one
 )

@@ -18,6 +18,7 @@ from daemon.core.backup_format import (
     MAX_FILE_BYTES,
     KdfParams,
     MasterKeys,
+    format_time,
     open_sealed,
     read_header,
     seal,
@@ -411,3 +412,32 @@ def test_the_passphrase_is_nfc_normalised() -> None:
     open_sealed(data, MasterKeys(nfc))
     with pytest.raises(WrongPassphrase):
         open_sealed(data, MasterKeys(unicodedata.normalize("NFKC", nfc)))
+
+
+# --- the spec's corners (issue 9) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("kind", b"backup\t"),
+        ("device", b"lap\x7ftop"),
+        ("created", b"\x1b[2J"),
+        ("nonce", b"Rk0Yhmuy/18ZFvoE\x00"),
+    ],
+)
+def test_a_control_character_in_a_header_value_is_damage(key: str, value: bytes) -> None:
+    reader = MasterKeys("pw")
+    with pytest.raises(DamagedFile, match=r"header has a control character"):
+        open_sealed(edit(seal_raw(b"{}"), key, value), reader)
+    assert reader.kdf_runs == 0
+
+
+def test_years_before_1000_are_zero_padded_and_read_back() -> None:
+    moment = datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert format_time(moment) == "0999-01-02T03:04:05Z"
+    data = seal(b"{}", kind="backup", device_id=DEVICE_ID, device="laptop", created=moment,
+                keys=KEYS, kdf_salt=SALT, kdf=KDF)  # fmt: skip
+    assert b"\ncreated: 0999-01-02T03:04:05Z\n" in data
+    assert read_header(data).created == moment
+    assert read_header(data).created < NOW  # a time, compared as one

@@ -103,14 +103,14 @@ def test_plain_round_trips_through_the_aegis_importer() -> None:
     data = aegis.plain(ACCOUNTS)
     assert importers.detect(data) == "aegis"
     assert not importers.needs_password("aegis", data)
-    assert [fields(a) for a in importers.parse(data)] == [fields(a) for a in ACCOUNTS]
+    assert [fields(a) for a in importers.parse(data).accounts] == [fields(a) for a in ACCOUNTS]
 
 
 def test_encrypted_round_trips_through_the_aegis_importer() -> None:
     data = aegis.encrypted(ACCOUNTS, PASSWORD)
     assert importers.detect(data) == "aegis"
     assert importers.needs_password("aegis", data)
-    parsed = importers.parse(data, password=PASSWORD)
+    parsed = importers.parse(data, password=PASSWORD).accounts
     assert [fields(a) for a in parsed] == [fields(a) for a in ACCOUNTS]
 
 
@@ -123,8 +123,8 @@ def test_encrypted_refuses_a_wrong_or_missing_password() -> None:
 
 
 def test_no_accounts_is_an_empty_vault() -> None:
-    assert importers.parse(aegis.plain([])) == []
-    assert importers.parse(aegis.encrypted([], PASSWORD), password=PASSWORD) == []
+    assert importers.parse(aegis.plain([])).accounts == ()
+    assert importers.parse(aegis.encrypted([], PASSWORD), password=PASSWORD).accounts == ()
 
 
 @pytest.mark.parametrize("password", ["", "lone \udc80 surrogate"])
@@ -252,7 +252,7 @@ def accounts(draw: st.DrawFn) -> Account:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(accounts(), max_size=5))
 def test_plain_round_trips_any_accounts(generated: list[Account]) -> None:
-    parsed = importers.parse(aegis.plain(generated))
+    parsed = importers.parse(aegis.plain(generated)).accounts
     assert [fields(a) for a in parsed] == [fields(a) for a in generated]
 
 
@@ -261,5 +261,5 @@ def test_plain_round_trips_any_accounts(generated: list[Account]) -> None:
 def test_encrypted_round_trips_any_accounts_and_password(
     generated: list[Account], password: str
 ) -> None:
-    parsed = importers.parse(aegis.encrypted(generated, password), password=password)
+    parsed = importers.parse(aegis.encrypted(generated, password), password=password).accounts
     assert [fields(a) for a in parsed] == [fields(a) for a in generated]

@@ -156,8 +156,10 @@ def test_the_uri_list_holds_what_the_codes_hold_and_reads_back() -> None:
     data = otpauth.uri_list(accounts)
     assert data.decode("ascii").splitlines() == [to_uri(a) for a in accounts]
     assert importers.detect(data) == "otpauth"
-    assert [a.identity() for a in importers.parse(data)] == [a.identity() for a in accounts]
-    assert [a.label for a in importers.parse(data)] == [a.label for a in accounts]
+    assert [a.identity() for a in importers.parse(data).accounts] == [
+        a.identity() for a in accounts
+    ]
+    assert [a.label for a in importers.parse(data).accounts] == [a.label for a in accounts]
     assert otpauth.uri_list([]) == b""
 
 

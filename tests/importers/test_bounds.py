@@ -76,10 +76,22 @@ def test_entry_cap_for_uri_lists() -> None:
         importers.parse(data)
 
 
+def test_the_entry_cap_is_the_files_even_inside_one_line() -> None:
+    """A migration line of 10,001 codes is no "entry" to skip: the file is refused."""
+    from tests.importers.support import migration_uri, otp_parameters
+
+    one = otp_parameters(b"k" * 10, "n", "i", 1, 1, 2, 0)
+    line = migration_uri([one] * (MAX_ENTRIES + 1))
+    data = f"otpauth://totp/x?secret=GEZDGNBV\n{line}\n".encode()
+    with quickly(), pytest.raises(ImportFailed, match="more than 10,000 codes"):
+        importers.parse(data)
+
+
 def test_huge_secrets_are_refused_before_decoding() -> None:
     entry = {"secret": "A" * 1_000_001, "label": "x", "type": "TOTP", "digits": 6, "period": 30}
-    with quickly(0.5), pytest.raises(ImportFailed, match="entry 1: the secret is longer"):
-        importers.get("andotp").parse(json.dumps([entry]).encode())
+    with quickly(0.5):
+        [skipped] = importers.get("andotp").parse(json.dumps([entry]).encode()).skipped
+    assert skipped.reason == "the secret is longer than 1024 bytes"
 
 
 def test_xml_entities_are_refused() -> None:
@@ -169,7 +181,7 @@ def freeotp2_backup(password: bytes, iterations: int, algorithm: str = "HmacSHA1
 
 def test_freeotp2_round_trip_and_iteration_bound() -> None:
     freeotp = importers.get("freeotp")
-    (account,) = freeotp.parse(freeotp2_backup(b"pw", 1000), "pw")
+    (account,) = freeotp.parse(freeotp2_backup(b"pw", 1000), "pw").accounts
     assert (account.issuer, account.account, account.secret) == (
         "Deno",
         "Mason",
@@ -196,7 +208,7 @@ def test_aegis_round_trip_and_failures() -> None:
     vault = aegis_vault(aegis_db(DENO_ENTRY), b"correct horse")
     assert importers.detect(vault) == "aegis"
     assert importers.needs_password("aegis", vault)
-    (account,) = AEGIS.parse(vault, "correct horse")
+    (account,) = AEGIS.parse(vault, "correct horse").accounts
     assert (account.issuer, account.account) == ("Deno", "Mason")
     with pytest.raises(WrongPassphrase):
         AEGIS.parse(vault, "wrong horse")
@@ -227,19 +239,11 @@ def test_unrepaired_aegis_slot_with_a_long_password_opens() -> None:
     password = "a long passphrase that is well past sixty-four characters in all, yes"
     assert len(java_legacy_bytes(password)) > 64
     vault = aegis_vault(aegis_db(DENO_ENTRY), java_legacy_bytes(password), repaired=False)
-    (account,) = AEGIS.parse(vault, password)
+    (account,) = AEGIS.parse(vault, password).accounts
     assert account.issuer == "Deno"
     repaired = aegis_vault(aegis_db(DENO_ENTRY), java_legacy_bytes(password), repaired=True)
     with pytest.raises(WrongPassphrase):
         AEGIS.parse(repaired, password)
-
-
-def test_aegis_unsupported_entry_types_are_named() -> None:
-    yandex = {**DENO_ENTRY, "type": "yandex"}
-    data = json.dumps({"version": 1, "header": {"slots": None, "params": None},
-                       "db": aegis_db(DENO_ENTRY, yandex)}).encode()  # fmt: skip
-    with pytest.raises(UnsupportedImport, match="entry 2 is a yandex code"):
-        AEGIS.parse(data)
 
 
 def test_aegis_newer_database_version() -> None:
@@ -285,3 +289,56 @@ def test_java_map_round_trip_with_modified_utf8() -> None:
 def test_java_streams_that_are_not_string_maps(data: bytes) -> None:
     with pytest.raises(ImportFailed, match="not a Java-serialized map"):
         parse_string_map(data)
+
+
+# --- the per-file KDF budget (issue 9/11): the sum over a file's slots, before any runs ---------
+
+
+def many_slot_vault(count: int, *, n: int, r: int = 8, p: int = 1) -> bytes:
+    """An Aegis vault with ``count`` password slots at the given scrypt cost. Only the first
+    slot is real (cheap); the cost fields of all are set afterwards, so nothing pays for them
+    unless the budget lets the reader try."""
+    vault = json.loads(aegis_vault(aegis_db(DENO_ENTRY), b"pw", n=1024))
+    real = vault["header"]["slots"][0]
+    vault["header"]["slots"] = [{**real, "n": n, "r": r, "p": p} for _ in range(count)]
+    return json.dumps(vault).encode()
+
+
+def test_eight_slots_at_the_scrypt_ceiling_are_refused_before_any_kdf() -> None:
+    """Each slot is within scrypt's own bounds (N·r·p = 2^23, 256 MiB); eight of them would
+    cost ~23 s. The file's total is refused first, with one line."""
+    with quickly(), pytest.raises(KdfOutOfBounds, match=r"8 key derivations costing 8\.0×"):
+        AEGIS.parse(many_slot_vault(8, n=2**18, r=8, p=4), "pw")
+    with quickly(), pytest.raises(KdfOutOfBounds, match="refusing before running any"):
+        AEGIS.parse(many_slot_vault(3, n=2**18, r=8, p=4), "pw")
+
+
+def test_a_bad_last_slot_is_refused_before_the_first_runs() -> None:
+    vault = json.loads(many_slot_vault(2, n=1024))
+    vault["header"]["slots"][1]["n"] = 2**30
+    with quickly(0.5), pytest.raises(KdfOutOfBounds, match="scrypt N=1073741824"):
+        AEGIS.parse(json.dumps(vault).encode(), "pw")
+
+
+def test_many_cheap_slots_are_within_the_budget() -> None:
+    """Eight slots at Aegis's real cost (N=2^15, r=8: 1/32 of the ceiling each) are fine."""
+    from daemon.importers._common import KdfWork
+
+    KdfWork().scrypt(2**15, 8, 1, times=8).check()
+    (account,) = AEGIS.parse(many_slot_vault(8, n=1024), "pw").accounts
+    assert account.issuer == "Deno"
+
+
+def test_authy_tokens_each_with_a_kdf_are_bounded_together() -> None:
+    """Authy derives one key per encrypted token (PBKDF2, 1000 iterations): 5000 tokens are
+    2.5× the dearest single KDF, refused before the first."""
+    token = {"name": "x", "encryptedSecret": "AAAAAAAAAAAAAAAAAAAAAA==", "salt": "s",
+             "digits": 6, "accountType": "authenticator"}  # fmt: skip
+    prefs = (
+        '<?xml version="1.0" encoding="utf-8"?><map>'
+        '<string name="com.authy.storage.tokens.authenticator.key">'
+        + json.dumps([token] * 5000).replace('"', "&quot;")
+        + "</string></map>"
+    ).encode()
+    with quickly(), pytest.raises(KdfOutOfBounds, match="5,000 key derivations"):
+        importers.get("authy").parse(prefs, "pw")

@@ -54,11 +54,26 @@ FORMAT_OF = {
     "aegis-tests/totp_authenticator*": "totp-authenticator",
     "aegis-tests/2fas_*": "2fas",
     "ente-tests/proton_*": "proton",
+    "bitwarden-backup-decryptor-tests/*.json": "bitwarden",
+    "proton-pass-common-tests/ente/encrypted.*": "ente",
+    "proton-pass-common-tests/ente/encrypted_decrypted.txt": "otpauth",  # Ente's plain export
+    "*.kdbx": "kdbx",
     "extract-otp-secrets-tests/example_export*.txt": "google-authenticator",
     "extract-otp-secrets-tests/test_plus_problem_export.txt": "google-authenticator",
     "extract-otp-secrets-tests/test_export_wrong_data.txt": "google-authenticator",
     "extract-otp-secrets-tests/url_list_output.txt": "otpauth",
+    "proton-pass-common-tests/lastpass/*.json": "lastpass",
+    "proton-pass-common-tests/pass/PassExport.zip": "proton-pass",
+    "proton-pass-common-tests/bitwarden/*.json": "bitwarden",
+    "bitwarden-backup-decryptor-tests/individual.json": "bitwarden",
 }
+# QR images (the codes window's issue): not yet here.
+ELSEWHERE = (
+    "*.png",
+    "*.jpg",
+    "*.jpeg",
+    "*.bmp",
+)
 PLUS_PROBLEM_SECRETS = [
     "A4RFDYMF4GSLUIBQV4ZP67OJEZ2XUQVM",
     "SCDDZ7PW5MOZLE3PQCAZM7L4S35K3UDX",
@@ -76,12 +91,21 @@ def format_of(record: dict[str, Any]) -> str:
     raise AssertionError(f"no format listed for {record['file']}")
 
 
+def elsewhere(record: dict[str, Any]) -> bool:
+    return any(fnmatch.fnmatch(record["file"], pattern) for pattern in ELSEWHERE)
+
+
 def records(*, where: Any = lambda r: True) -> list[Any]:
     if not MANIFEST.exists():
         return [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON))]
     chosen = [r for r in manifest()["fixtures"] if where(r)]
+    later = pytest.mark.skip(reason="a format not on this branch (see ELSEWHERE)")
     return [
-        pytest.param(r, id=r["file"] + (" (winauth)" if "WinAuth" in r["format"] else ""))
+        pytest.param(
+            r,
+            id=r["file"] + (" (winauth)" if "WinAuth" in r["format"] else ""),
+            marks=[later] if elsewhere(r) else [],
+        )
         for r in chosen
     ]
 
@@ -173,6 +197,16 @@ def migration_expected(file: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def kdbx_issuer(e: dict[str, Any]) -> str:
+    """KeePass: the issuer is the entry's title (what the person sees), not the URI's label."""
+    return e.get("entry_title", e["issuer"])
+
+
+def kdbx_account(e: dict[str, Any]) -> str:
+    """KeePass: the username; KeePassXC's label says "none" where the username was empty."""
+    return "" if "entry_title" in e and e["name"] == "none" else e["name"]
+
+
 def expected_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
     file = record["file"]
     if file.startswith("extract-otp-secrets-tests/"):
@@ -183,8 +217,9 @@ def expected_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
         listed = source["expected_entries"]
     if listed is not None:
         return [
-            expected(type=e["type"], secret=e["secret"], issuer=e["issuer"], account=e["name"],
-                     algorithm=e["algorithm"], digits=e["digits"], period=e["period"])
+            expected(type=e["type"], secret=e["secret"], issuer=kdbx_issuer(e),
+                     account=kdbx_account(e), algorithm=e["algorithm"], digits=e["digits"],
+                     period=e.get("period", 30), counter=e.get("counter", 0))
             for e in listed
         ]  # fmt: skip
     return [adjust(file, name, vector(name)) for name in record["expected_vectors"]]
@@ -195,21 +230,47 @@ def expected_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("record", records(where=lambda r: r["expected_count"] and is_export(r)))
 def test_fixture_imports_exactly_its_entries(record: dict[str, Any]) -> None:
-    accounts = importers.get(format_of(record)).parse(fixture(record["file"]), record["password"])
+    key_file = fixture(record["keyfile"]) if record.get("keyfile") else None
+    accounts = (
+        importers.get(format_of(record))
+        .parse(fixture(record["file"]), record["password"], key_file)
+        .accounts
+    )
     assert len(accounts) == record["expected_count"]
     want = expected_entries(record)
     assert len(want) == record["expected_count"]
     assert canonical([entry(a) for a in accounts]) == canonical(want)
+    # The secrets make the codes the expected entries make (computed independently).
+    moment = 1_742_298_622
+    assert sorted(code_at(a, moment).code for a in accounts) == sorted(
+        reference_code(e, moment) for e in want
+    )
+
+
+def reference_code(e: dict[str, Any], unix_time: int) -> str:
+    """RFC 4226/6238 (and Steam's alphabet) from an expected entry, without daemon.core."""
+    if e["type"] == "steam":
+        return steam_reference(e["secret"], unix_time)
+    key = base64.b32decode(e["secret"] + "=" * (-len(e["secret"]) % 8))
+    counter = e["counter"] if e["type"] == "hotp" else unix_time // e["period"]
+    digest = getattr(hashlib, e["algorithm"].lower())
+    mac = hmac.new(key, counter.to_bytes(8, "big"), digest).digest()
+    offset = mac[-1] & 0x0F
+    value = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{value % 10 ** e['digits']:0{e['digits']}d}"
 
 
 @pytest.mark.parametrize("record", records(where=lambda r: "WinAuth" not in r["format"]))
 def test_detect_by_content(record: dict[str, Any]) -> None:
     data = fixture(record["file"])
     if record["file"].endswith("andotp_encrypted_old.bin"):
-        # Headerless random bytes: claimed by content it would swallow every binary file
-        # (a PNG would be "an encrypted andOTP backup"), so it takes --from andotp.
+        # Headerless random bytes: claimed by content alone it would swallow every binary
+        # file, so only its password tells (AES-GCM authenticates; a wrong one fails).
         with pytest.raises(UnknownFormat):
             importers.detect(data)
+        with pytest.raises(UnknownFormat):
+            importers.detect(data, record["password"] + "x")
+        assert importers.detect(data, record["password"]) == "andotp"
     elif is_export(record):
         assert importers.detect(data) == importers.get(format_of(record)).name
     else:
@@ -230,9 +291,11 @@ def test_needs_password_only_when_encrypted(record: dict[str, Any]) -> None:
 @pytest.mark.parametrize("record", records(where=lambda r: r["encrypted"]))
 def test_wrong_password(record: dict[str, Any]) -> None:
     importer = importers.get(format_of(record))
+    given = record["password"] + "x"
+    key_file = fixture(record["keyfile"]) if record.get("keyfile") else None
     with pytest.raises(WrongPassphrase, match="wrong password") as caught:
-        importer.parse(fixture(record["file"]), record["password"] + "x")
-    assert record["password"] not in str(caught.value)
+        importer.parse(fixture(record["file"]), given, key_file)
+    assert given not in str(caught.value)  # (a password may be "password" itself)
 
 
 # --- the deliberately malformed Google migration fixtures --------------------------------------
@@ -254,15 +317,15 @@ def test_migration_with_bad_data_is_a_clear_error() -> None:
 def test_lines_that_are_not_uris_are_refused(name: str) -> None:
     needs_fixtures()
     data = fixture(f"extract-otp-secrets-tests/{name}")
-    with pytest.raises(ImportFailed, match=r"line 1 is not an otpauth:// or otpauth-migration"):
+    with pytest.raises(ImportFailed, match=r"line 1: not an otpauth:// or otpauth-migration"):
         importers.get("google-authenticator").parse(data)
 
 
 def test_only_comments_is_an_empty_list() -> None:
     needs_fixtures()
-    assert (
-        importers.get("otpauth").parse(fixture("extract-otp-secrets-tests/only_comments.txt")) == []
-    )
+    assert importers.get("otpauth").parse(
+        fixture("extract-otp-secrets-tests/only_comments.txt")
+    ) == importers.ImportResult(())
 
 
 # --- codes ------------------------------------------------------------------------------------
@@ -285,7 +348,7 @@ def steam_reference(secret: str, unix_time: int) -> str:
 def test_codes_of_the_aegis_reference_entries_match_pyotp(unix_time: int) -> None:
     needs_fixtures()
     digests = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
-    accounts = importers.parse(fixture("aegis-tests/aegis_plain.json"))
+    accounts = importers.parse(fixture("aegis-tests/aegis_plain.json")).accounts
     assert len(accounts) == 8 - 1  # every vector but battlenet
     for account in accounts:
         digest = digests[account.algorithm]

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from daemon import importers
 from daemon.core.accounts import Account
-from daemon.errors import BackupError, UnknownFormat
+from daemon.errors import BackupError, ImportFailed, UnknownFormat
 from tests.importers.support import MANIFEST, SKIP_REASON, fixture, is_export, manifest
-from tests.importers.test_fixtures import format_of
+from tests.importers.test_fixtures import elsewhere, format_of
 
 NAMES = sorted(importers.FORMATS)
 FUZZ = settings(
@@ -32,7 +32,7 @@ json_values = st.recursive(
 def outcome(name: str, data: bytes, password: str | None) -> list[Account] | BackupError:
     """Parse, returning our error instead of raising it; anything else fails the test."""
     try:
-        accounts = importers.get(name).parse(data, password)
+        accounts = importers.get(name).parse(data, password).accounts
     except BackupError as exc:
         error = exc
     else:
@@ -62,7 +62,7 @@ def test_random_json(name: str, value: Any) -> None:
 def test_detect_names_a_format_or_says_unknown(data: bytes) -> None:
     try:
         name = importers.detect(data)
-    except UnknownFormat:
+    except (UnknownFormat, ImportFailed):  # unknown, or a container (ZIP) cut short
         return
     outcome(name, data, "pw")
 
@@ -77,7 +77,9 @@ def fixture_records() -> list[Any]:
     for record in manifest()["fixtures"]:
         if record["expected_count"] and is_export(record) and record["file"] not in seen:
             seen.add(record["file"])
-            out.append(pytest.param(record, id=record["file"]))
+            later = pytest.mark.skip(reason="a format not on this branch (see ELSEWHERE)")
+            marks = [later] if elsewhere(record) else []
+            out.append(pytest.param(record, id=record["file"], marks=marks))
     return out
 
 
@@ -99,7 +101,7 @@ def test_truncated_and_flipped_fixtures(record: dict[str, Any]) -> None:
     name = importers.get(format_of(record)).name
     for variant in damaged(data):
         outcome(name, variant, record["password"])
-        with contextlib.suppress(UnknownFormat):
+        with contextlib.suppress(UnknownFormat, ImportFailed):
             importers.detect(variant)
 
 

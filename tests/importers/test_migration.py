@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from daemon import importers
 from daemon.core.accounts import normalize_secret
-from daemon.errors import ImportFailed, UnsupportedImport
+from daemon.errors import ImportFailed
+from daemon.importers import Skipped
 from daemon.importers.migration import accounts_from_payload
 from tests.importers.support import migration_uri, otp_parameters, pb_field, varint
 
@@ -40,7 +41,7 @@ otp_codes = st.tuples(
 )
 def test_round_trip(codes: list[tuple], batch_id: int, raw_plus: bool) -> None:  # type: ignore[type-arg]
     encoded = [otp_parameters(*code) for code in codes]
-    accounts = GOOGLE.parse(migration_uri(encoded, batch_id, raw_plus).encode())
+    accounts = GOOGLE.parse(migration_uri(encoded, batch_id, raw_plus).encode()).accounts
     assert len(accounts) == len(codes)
     for account, (secret, name, issuer, algorithm, digits, otp_type, counter) in zip(
         accounts, codes, strict=True
@@ -57,7 +58,7 @@ def test_round_trip(codes: list[tuple], batch_id: int, raw_plus: bool) -> None: 
 def test_minimal_payload_from_the_otpauth_migration_readme() -> None:
     """No version or batch fields at all (johncallahan/otpauth_migration's README)."""
     uri = "otpauth-migration://offline?data=CjEKCkhlbGxvId6tvu8SGEV4YW1wbGU6YWxpY2VAZ29vZ2xlLmNvbRoHRXhhbXBsZTAC"
-    (account,) = GOOGLE.parse(uri.encode())
+    (account,) = GOOGLE.parse(uri.encode()).accounts
     assert (account.type, account.issuer, account.account) == (
         "totp",
         "Example",
@@ -70,7 +71,7 @@ def test_many_uris_comments_and_plain_otpauth_lines_mix() -> None:
     first = migration_uri([otp_parameters(b"1" * 10, "a", "A", 1, 1, 2, 0)])
     second = migration_uri([otp_parameters(b"2" * 10, "b", "B", 2, 2, 1, 7)], batch_id=5)
     text = f"# export\n{first}\n\n{second}\notpauth://totp/C:c?secret=GEZDGNBV\n"
-    accounts = importers.parse(text.encode())
+    accounts = importers.parse(text.encode()).accounts
     assert [a.issuer for a in accounts] == ["A", "B", "C"]
     assert importers.detect(text.encode()) == "otpauth"  # mixed: the general list format
     assert importers.detect(f"{first}\n{second}".encode()) == "google-authenticator"
@@ -81,20 +82,25 @@ def test_form_decoded_plus_still_reads() -> None:
     encoded = [otp_parameters(bytes([0xFB] * 12), "x", "", 1, 1, 2, 0)]
     uri = migration_uri(encoded)
     assert "+" in uri
-    (account,) = GOOGLE.parse(uri.replace("+", " ").encode())
+    (account,) = GOOGLE.parse(uri.replace("+", " ").encode()).accounts
     assert account.secret == base64.b32encode(bytes([0xFB] * 12)).decode().rstrip("=")
 
 
 def test_issuer_repeated_in_the_name_is_dropped() -> None:
     encoded = [otp_parameters(b"k" * 10, "ACME:alice@example.com", "ACME", 1, 1, 2, 0)]
-    (account,) = GOOGLE.parse(migration_uri(encoded).encode())
+    (account,) = GOOGLE.parse(migration_uri(encoded).encode()).accounts
     assert (account.issuer, account.account) == ("ACME", "alice@example.com")
 
 
-def payload_error(payload: bytes) -> str:
-    with pytest.raises(ImportFailed) as caught:
-        accounts_from_payload(payload, "line 1")
-    return caught.value.message
+def payload_problem(payload: bytes) -> str:
+    """Why a payload gives no code: the payload's error, or its one code's skip reason."""
+    try:
+        results = accounts_from_payload(payload, "line 1")
+    except ImportFailed as exc:
+        return exc.message
+    [skipped] = results
+    assert isinstance(skipped, Skipped)
+    return skipped.reason
 
 
 GOOD = pb_field(1, otp_parameters(b"k" * 10, "n", "i", 1, 1, 2, 0))
@@ -113,17 +119,23 @@ GOOD = pb_field(1, otp_parameters(b"k" * 10, "n", "i", 1, 1, 2, 0))
         (varint(1 << 3) + b"\x01", "not a valid Google payload"),  # accounts as a varint
         (pb_field(1, pb_field(2, 5)), "not a valid Google payload"),  # name as a varint
         (pb_field(1, pb_field(1, b"k") + pb_field(5, 9)), "unknown digits"),
-        (pb_field(1, pb_field(1, b"") + pb_field(6, 2)), "the secret is empty"),
+        (pb_field(1, pb_field(1, b"") + pb_field(6, 2)), "no secret"),
         (pb_field(1, pb_field(1, b"k") + pb_field(2, b"\xff")), "the name is not UTF-8"),
     ],
 )
 def test_malformed_payloads(payload: bytes, message: str) -> None:
-    assert message in payload_error(payload)
+    assert message in payload_problem(payload)
 
 
-def test_md5_is_refused_as_unsupported() -> None:
-    with pytest.raises(UnsupportedImport, match="MD5"):
-        accounts_from_payload(pb_field(1, otp_parameters(b"k" * 10, "n", "", 4, 1, 2, 0)), "x")
+def test_md5_codes_are_skipped_and_the_others_import() -> None:
+    md5 = otp_parameters(b"k" * 10, "n", "", 4, 1, 2, 0)
+    good = otp_parameters(b"g" * 10, "alice", "ACME", 1, 1, 2, 0)
+    uri = migration_uri([md5, good])
+    result = GOOGLE.parse(uri.encode())
+    assert [a.label for a in result.accounts] == ["ACME — alice"]
+    [skipped] = result.skipped
+    assert (skipped.label, skipped.malformed) == ("n", False)
+    assert "MD5" in skipped.reason
 
 
 @pytest.mark.parametrize(

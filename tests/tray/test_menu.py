@@ -20,7 +20,7 @@ import pytest
 
 from daemon.core.accounts import Account
 from daemon.core.filenames import backup_name
-from daemon.runner import LOCKED_PROBLEM, Daemon, DaemonStatus
+from daemon.runner import LOCKED_PROBLEM, CodeLabel, Daemon, DaemonStatus
 from daemon.service import Service
 from tests.conftest import Home
 from tests.daemon_support import Recorder, wait_for
@@ -586,3 +586,32 @@ def test_a_stuck_worker_turns_the_icon_to_attention_until_it_moves_again(
         gate.set()
         app.quit()
         daemon.stop()
+
+
+# --- text from outside is data (issue 9) -------------------------------------------------------
+
+EVIL = "\x1b]0;pwned\x07Git\x1b[2JHub\r\u202egnp.exe"
+EVIL_SHOWN = "\\x1b]0;pwned\\x07Git\\x1b[2JHub\\r\\u202egnp.exe"
+
+
+def test_menu_labels_and_notifications_escape_control_characters(
+    make_home: Callable[..., Home],
+) -> None:
+    codes = tuple(
+        CodeLabel(f"{n:08d}-0000-4000-8000-000000000000", EVIL, f"alice\n{n}", "totp")
+        for n in range(GROUP_ABOVE + 1)  # grouped: the issuer is a submenu's title too
+    )
+    status = DaemonStatus(
+        "laptop", Path("/sync"), "native", codes=codes[:2], problem=f"{EVIL} is damaged"
+    )
+    menu = build_menu(status, Recording())
+    assert f"⚠ {EVIL_SHOWN} is damaged" in texts(menu)
+    assert texts(item(menu, "Codes").submenu) == [f"{EVIL_SHOWN} — alice\\n{n}" for n in (0, 1)]
+    grouped = build_menu(replace(status, codes=codes), Recording())
+    [group] = item(grouped, "Codes").submenu
+    assert group.text == EVIL_SHOWN
+    assert texts(group.submenu)[0] == "alice\\n0"
+
+    app = TrayApp(Daemon(service(tray_home(make_home, "laptop"))), standin_pystray(), Clipboard(30))
+    app.notify(f"Backup from {EVIL}: 1 new code")
+    assert app.icon.notifications == [f"Backup from {EVIL_SHOWN}: 1 new code"]
