@@ -38,6 +38,7 @@ class ExportSettings:
     only_when_changed: bool = True
     on_start: bool = True
     debounce: float = 2.0
+    retry: float = 30.0  # a failed export is tried again after this, then 2×, 4×… ≤ 10 min
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class WatchSettings:
     settle: float = 2.0
     poll_interval: float = 5.0
     retries: int = 3
+    notify_after: float = 2.0  # a burst of queued backups is told once it is this quiet
     sources: tuple[WatchSource, ...] = ()
 
 
@@ -79,6 +81,7 @@ class Config:
     watch: WatchSettings = field(default_factory=WatchSettings)
     clipboard_clear: float = 30.0
     hotkey: str = ""  # "<ctrl>+<alt>+o": opens the codes window (X11; see tray/hotkey.py)
+    heartbeat: float = 60.0  # [daemon]: how often the worker says it is alive (status.json)
 
 
 _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -86,19 +89,14 @@ _TOP = {"device", "sync_folder", "passphrase_command", "passphrase_file", "keyri
 _TABLES = {
     "kdf": {"memory_kib", "iterations", "lanes"},
     "vault": {"snapshots"},
-    "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce"},
-    "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources"},
-    "watch.sources": {
-        "name",
-        "pattern",
-        "format",
-        "password_command",
-        "password_file",
-        "keyring",
-        "key_file",
-    },
+    "export": {"every", "cron", "keep", "only_when_changed", "on_start", "debounce", "retry"},
+    "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources",
+              "notify_after"},
+    "watch.sources": {"name", "pattern", "format", "password_command", "password_file", "keyring",
+                      "key_file"},
     "tray": {"clipboard_clear", "hotkey"},
-}
+    "daemon": {"heartbeat"},
+}  # fmt: skip
 
 
 def check_device_name(name: str) -> str:
@@ -226,6 +224,7 @@ def parse(text: str, path: Path) -> Config:
         watch=watch,
         clipboard_clear=top.table("tray").duration("clipboard_clear", 30.0, 1, 3600),
         hotkey=_hotkey(top.table("tray").get("hotkey", str, ""), path),
+        heartbeat=top.table("daemon").duration("heartbeat", 60.0, 1, 3600),
     )
 
 
@@ -277,6 +276,7 @@ def _export_settings(t: _Table, path: Path) -> ExportSettings:
         only_when_changed=t.get("only_when_changed", bool, d.only_when_changed),
         on_start=t.get("on_start", bool, d.on_start),
         debounce=t.duration("debounce", d.debounce, 0, 3600),
+        retry=t.duration("retry", d.retry, 0.1, 600),
     )
 
 
@@ -292,6 +292,7 @@ def _watch_settings(t: _Table, path: Path) -> WatchSettings:
         settle=t.duration("settle", d.settle, 0, 600),
         poll_interval=t.duration("poll_interval", d.poll_interval, 0.1, 3600),
         retries=t.number("retries", d.retries, 0, 100),
+        notify_after=t.duration("notify_after", d.notify_after, 0, 600),
         sources=_watch_sources(t, path),
     )
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,8 +50,12 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+# ".~" prefix: Dropbox and OneDrive skip such temp files, and our watcher skips dotfiles.
+TEMP_RE = re.compile(r"\A\.~otpsync-[0-9a-f]{12}\.tmp\Z")  # exactly what _temp_path makes
+TEMP_MAX_AGE = 600.0  # seconds: older temp files of ours are debris from a crash
+
+
 def _temp_path(directory: Path) -> Path:
-    # ".~" prefix: Dropbox and OneDrive skip such temp files, and our watcher skips dotfiles.
     return directory / f".~otpsync-{secrets.token_hex(6)}.tmp"
 
 
@@ -250,3 +256,32 @@ def _read_up_to(fd: int, limit: int) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
     return b"".join(chunks)
+
+
+# --- debris of interrupted writes ---------------------------------------------------------------
+
+
+def sweep_temp(directory: Path, older_than: float = TEMP_MAX_AGE) -> list[Path]:
+    """Remove our own temp files in ``directory`` (not below it) older than ``older_than``
+    seconds: what a crash between writing and renaming leaves behind. Only our exact name
+    pattern, only regular files (no symlink, no folder) owned by us; anything else, and any
+    file that cannot be looked at, is left alone."""
+    now = time.time()
+    try:
+        with os.scandir(directory) as it:
+            entries = [e for e in it if TEMP_RE.match(e.name)]
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < older_than:
+                continue
+            if hasattr(os, "getuid") and st.st_uid != os.getuid():
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed

@@ -9,10 +9,11 @@ the vault as it is when asked. One entry per source device; a newer backup repla
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, write_atomic
 from daemon.state import read_json, time_of, write_json
 
 log = logging.getLogger(__name__)
+_COPY_RE = re.compile(r"\A[0-9a-f]{8}\.4otp\.txt\Z")  # what put() names a copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,15 @@ class PendingEntry:
         return self.seq, time_of(self.created)
 
 
+def _well_typed(entry: PendingEntry) -> bool:
+    """Every field of the type it is declared with (a damaged index can hold anything)."""
+    for f in fields(entry):
+        value, kind = getattr(entry, f.name), (int if f.type == "int" else str)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return False
+    return True
+
+
 class Inbox:
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir / "inbox"
@@ -65,14 +76,24 @@ class Inbox:
             raise VaultBusy("the pending-import queue is locked by another otpsync") from None
 
     def entries(self) -> list[PendingEntry]:
+        """The queue; a missing or damaged index is an empty one (each backup still in the
+        sync folder is queued again by the next scan: see ``Intake.consider``)."""
         raw = read_json(self.index_file, [])
         out = []
         for item in raw if isinstance(raw, list) else []:
             try:
-                out.append(PendingEntry(**item))
+                entry = PendingEntry(**item)
             except TypeError:
+                entry = None
+            if entry is None or not _well_typed(entry):
                 log.warning("dropping a malformed pending entry")
+                continue
+            out.append(entry)
         return sorted(out, key=lambda e: e.queued)
+
+    def holds(self, sha256: str) -> bool:
+        """Is that content queued, with its copy still there? (A stat, not a decryption.)"""
+        return any(e.sha256 == sha256 and (self.dir / e.copy).is_file() for e in self.entries())
 
     def get(self, entry_id: str) -> PendingEntry:
         for entry in self.entries():
@@ -111,10 +132,21 @@ class Inbox:
             entry = PendingEntry(entry_id, device, device_id, created, file, copy, sha256,
                                  queued, source, seq)  # fmt: skip
             write_atomic(self.dir / entry.copy, data)
-            self._save([e for e in entries if e.device_id != device_id] + [entry])
+            kept = [e for e in entries if e.device_id != device_id] + [entry]
+            self._save(kept)
             for old in same:
                 (self.dir / old.copy).unlink(missing_ok=True)
+            self._remove_orphans(kept)
             return entry, (same[0] if same else None)
+
+    def _remove_orphans(self, entries: list[PendingEntry]) -> None:
+        """Copies no entry names (their index was lost or damaged): the backups they came
+        from are queued again from the sync folder, so these only take up room."""
+        named = {e.copy for e in entries}
+        for path in self.dir.glob("*.4otp.txt"):
+            if _COPY_RE.match(path.name) and path.name not in named:
+                log.info("removing %s: no pending entry refers to it", path.name)
+                path.unlink(missing_ok=True)
 
     def remove(self, entry_id: str) -> None:
         with self.locked():

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -23,6 +24,7 @@ from daemon.config import WatchSource
 from daemon.core import backup_format, merge, payload
 from daemon.core.accounts import Account
 from daemon.core.backup_format import Header
+from daemon.core.durations import format_duration
 from daemon.core.merge import Change, MergePlan
 from daemon.core.payload import VaultData
 from daemon.errors import (
@@ -119,6 +121,27 @@ class Approved:
     export_error: str | None
 
 
+RECENT = 60.0  # seconds: a truncated file changed this recently may still be arriving
+
+
+def explain_truncation(exc: OtpsyncError, path: Path, read: int) -> OtpsyncError:
+    """A truncated file, said as what happened: still growing (bigger now than what was
+    read), changed moments ago (may still be arriving), or long unchanged (cut short)."""
+    if not isinstance(exc, TruncatedFile):
+        return exc
+    try:
+        st = path.stat()
+    except OSError:
+        return exc
+    if st.st_size != read:
+        why = "it is still growing: being written or downloaded; try again once it is complete"
+    elif (age := time.time() - st.st_mtime) < RECENT:
+        why = f"it changed {format_duration(age)} ago, so it may still be arriving"
+    else:
+        why = f"it has not changed for {format_duration(age)}, so it was cut short: copy it again"
+    return TruncatedFile(f"{exc.message}; {why}")
+
+
 def describe_claims(device: str, claims: dict[str, list[str]]) -> list[str]:
     """One line per kind of file that claims this device's id but is not its own."""
     lines = []
@@ -192,14 +215,22 @@ class Intake:
         except (FileMissing, ReadFailed) as exc:
             return Outcome("retry" if not final else "damaged", path, str(exc))
         sha = hashlib.sha256(data).hexdigest()
-        if self.state.seen(sha):
+        seen = self.state.seen(sha)
+        if seen and seen != "queued":
             return Outcome("seen", path)
+        if self.inbox.holds(sha):  # queued already (seen.json may have been lost)
+            if seen is None:
+                self.state.mark_seen(sha, "queued", str(path))
+            return Outcome("seen", path)
+        if seen == "queued":  # but the queue lost it (index or copy gone): look again
+            log.info("%s was queued but is no longer in the queue; looking at it again", path.name)
 
         def settle(kind: str, message: str = "") -> Outcome:
             self.state.mark_seen(sha, kind, str(path))
             return Outcome(kind, path, message)
 
         def retry_or_damaged(exc: OtpsyncError) -> Outcome:
+            exc = explain_truncation(exc, path, len(data))
             if not final:
                 return Outcome("retry", path, str(exc.located(path)))
             return settle("damaged", str(exc.located(path)))
@@ -280,11 +311,18 @@ class Intake:
         known = self.state.devices().get(header.device_id)
         return known is not None and header.seq < int(known.get("seq", 0))
 
-    def consider_all(self: Service, paths: list[tuple[Path, bool]]) -> Iterator[Outcome]:
+    def consider_all(
+        self: Service,
+        paths: list[tuple[Path, bool]],
+        failed: Callable[[Path, Exception], None] | None = None,
+    ) -> Iterator[Outcome]:
         """``consider`` for many files, each device's newest first (by the sequence number
         its header claims): once that one opened, its older backups are superseded without
         being decrypted, so a start-up scan costs one decryption per device, not per file.
-        Outcomes come one by one, as each file is looked at."""
+        Outcomes come one by one, as each file is looked at.
+
+        ``failed(path, exc)``: a file that raises (a full disk: its queue copy cannot be
+        written) is handed to it and the others are still looked at; without it, it raises."""
         folder = self.config.sync_folder
         peeked: list[tuple[int, tuple[int, str], tuple[Path, bool]]] = []
         first_seen: dict[object, int] = {}
@@ -299,7 +337,14 @@ class Intake:
         ordered = [item for _, _, item in peeked]
         with self.state.batched_seen():
             for path, final in ordered:
-                yield self.consider(path, final=final)
+                try:
+                    outcome = self.consider(path, final=final)
+                except Exception as exc:
+                    if failed is None:
+                        raise
+                    failed(path, exc)
+                    continue
+                yield outcome
 
     # --- files that claim to be this device's ---------------------------------------------
 
@@ -451,6 +496,9 @@ class Intake:
         )  # fmt: skip
         if entry is None:
             return Outcome("superseded", path)
+        if replaced is not None and replaced.sha256 != sha:
+            # No longer "queued": a lost queue must not bring an older backup back.
+            self.state.mark_seen(replaced.sha256, "superseded", replaced.file)
         if source is None:  # the copy is these very bytes: no need to decrypt them again
             self._entry_offers[sha] = offer
         renotify = replaced is None or queued is None or replaced.id != queued.id
@@ -521,6 +569,7 @@ class Intake:
             except OtpsyncError as exc:
                 log.warning("dropping pending import %s: %s", entry.id, exc)
                 self.inbox.remove(entry.id)
+                self.state.forget_mark(entry.sha256)  # the next scan queues it again
                 continue
             plan = merge.plan(vault, offer.accounts, source=offer.device_id)
             if not plan.has_changes:
@@ -582,6 +631,7 @@ class Intake:
         if not folder.is_dir():
             raise FileMissing(f"sync folder {folder} does not exist")
         patterns = tuple(s.pattern for s in self.config.watch.sources)
+        self.pending()  # drops entries whose copy is gone or damaged, so they are queued again
         # everything named like a backup, FIFOs and links out included: each gets its line
         found = scan(folder, self.config.watch.recursive, patterns, only_files=False)
         return list(self.consider_all([(p, True) for p in found]))

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,11 +28,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.core.durations import format_duration
 from daemon.core.payload import VaultData
-from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable
+from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable, WriteFailed
 from daemon.fsutil import write_atomic
 from daemon.intake import describe_claims
+from daemon.notices import Coalescer, DeviceOffer, Notice
 from daemon.service import Approved, Exported, ImportPreview, Outcome, PendingView, Service
-from daemon.state import LastExport, now_text
+from daemon.state import LastExport, heartbeat_stale, now_text
 from daemon.watcher import NativeWatch, SettleTracker, scan, stamp_of
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,22 @@ T = TypeVar("T")
 LOCAL_CHECK = 1.0  # how often the worker looks for changes the CLI made (two stats)
 LOCKED_RETRY = 30.0  # waiting for the passphrase: how often to ask its sources again
 LOCKED_PROBLEM = "passphrase unavailable: backups wait for it"
+RETRY_MAX = 600.0  # the longest wait between two tries of a failing export
+NOTIFY_LONGEST = 10  # a stream of backups is told at least every 10 × [watch] notify_after
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def retry_delay(failures: int, base: float, cap: float = RETRY_MAX) -> float:
+    """Seconds until the next try after ``failures`` failed exports in a row: ``base``, then
+    twice as long each time, never more than ``cap`` (nor less than ``base``)."""
+    return min(base * 2.0 ** min(max(failures - 1, 0), 32), max(cap, base))
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """What listeners hear: kind is pending, merged, exported, error or status."""
+    """What listeners hear: kind is pending (one backup queued), notify (what to tell the
+    person about a burst of them: data is a ``notices.Notice``), merged, exported, error or
+    status."""
 
     kind: str
     message: str = ""
@@ -82,8 +94,17 @@ class DaemonStatus:
     locked: bool = False  # started without the passphrase; nothing runs until it comes
     problem: str | None = None  # ongoing: folder missing, export failing
     last_error: tuple[str, str] | None = None  # (time, message) of the latest error
+    export_retry: datetime | None = None  # a failed export is tried again then
+    heartbeat: datetime | None = None  # when the worker last said it is alive
+    heartbeat_every: float = 60.0
     claims: tuple[str, ...] = ()  # files claiming this device's id that it did not write
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def unresponsive_since(self, now: datetime | None = None) -> datetime | None:
+        """The last heartbeat, if the worker has missed several since (stuck or dead)."""
+        return (
+            self.heartbeat if heartbeat_stale(self.heartbeat, self.heartbeat_every, now) else None
+        )
 
 
 class Daemon:
@@ -97,7 +118,9 @@ class Daemon:
         self._patterns = tuple(src.pattern for src in cfg.watch.sources)
         self._tracker = SettleTracker(cfg.watch.settle, cfg.watch.retries)
         self._listeners: list[Callable[[Event], None]] = []
-        self._status = DaemonStatus(cfg.device, cfg.sync_folder, cfg.watch.mode)
+        self._status = DaemonStatus(
+            cfg.device, cfg.sync_folder, cfg.watch.mode, heartbeat_every=cfg.heartbeat
+        )
         self._status_lock = threading.Lock()
         self._instance_lock = filelock.FileLock(
             service.state.daemon_lock, timeout=0, thread_local=False, mode=0o600
@@ -113,6 +136,13 @@ class Daemon:
         self._watch_failed = False
         self._locked = False
         self._next_unlock = 0.0
+        self._problems: dict[str, str] = {}  # ongoing problems by kind; the latest is shown
+        self._export_failures = 0  # failed exports in a row
+        self._export_retry: float | None = None  # monotonic time of the next try
+        self._last_beat = 0.0  # wall-clock time of the last heartbeat written
+        self._pid_written = False
+        quiet = cfg.watch.notify_after
+        self._notices = Coalescer(quiet, NOTIFY_LONGEST * quiet)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -140,15 +170,17 @@ class Daemon:
                     raise  # …we stop here
                 vault, self._locked = None, True
                 why = str(exc)
-            write_atomic(self.service.state.pid_file, f"{os.getpid()}\n".encode())
-            self.service.state.update_status(
+            self._write_pid()
+            self.service.sweep_temp_files()
+            self._write_status(
                 pid=os.getpid(), started=now_text(), watch_mode=self.cfg.watch.mode,
-                paused=False, last_error=None, next_export=None,
+                paused=False, last_error=None, next_export=None, export_failure=None,
             )  # fmt: skip
             if vault is None:
                 log.warning("waiting for the passphrase: %s", why)
-                self._set_status(locked=True, problem=LOCKED_PROBLEM)
-                self.service.state.update_status(last_error={"time": now_text(), "message": why})
+                self._set_status(locked=True)
+                self._set_problem("locked", LOCKED_PROBLEM, report=False)
+                self._write_status(last_error={"time": now_text(), "message": why})
                 self._next_unlock = time.monotonic() + LOCKED_RETRY
             else:
                 self._begin(vault)
@@ -190,12 +222,14 @@ class Daemon:
             log.debug("still no passphrase: %s", exc)
             return
         except OtpsyncError as exc:  # e.g. the source gives a passphrase that is wrong
-            self._set_problem(f"cannot open the vault: {exc}")
+            self._set_problem("vault", f"cannot open the vault: {exc}")
             return
         log.info("the passphrase is available; starting backups and the watcher")
         self._locked = False
-        self._set_status(locked=False, problem=None)  # listeners hear it from _refresh
-        self.service.state.update_status(last_error=None)
+        self._set_status(locked=False)
+        for kind in ("locked", "vault"):
+            self._clear_problem(kind, quiet=True)  # listeners hear it from _refresh
+        self._write_status(last_error=None)
         self._begin(vault)
         self._refresh(vault_changed=True)
 
@@ -223,6 +257,15 @@ class Daemon:
             self.service.state.pid_file.unlink(missing_ok=True)
             self.service.state.update_status(pid=None, next_export=None)
             self._instance_lock.release()
+
+    def _write_pid(self) -> None:
+        """daemon.pid is for people and ``status``; the lock is what keeps a second daemon
+        out. A full disk must not stop the daemon from starting: try again later."""
+        try:
+            write_atomic(self.service.state.pid_file, f"{os.getpid()}\n".encode())
+            self._pid_written = True
+        except WriteFailed as exc:
+            log.warning("%s; will try again", exc)
 
     def _read_pid(self) -> int | None:
         try:
@@ -297,7 +340,11 @@ class Daemon:
 
     def export_now(self) -> Future[Exported]:
         def run() -> Exported:
-            done = self.service.export()
+            try:
+                done = self.service.export()
+            except OtpsyncError as exc:
+                self._export_failed(str(exc))
+                raise
             self._after_export(done)
             return done
 
@@ -308,6 +355,8 @@ class Daemon:
             result = self.service.approve(entry_id)
             if result.exported:
                 self._after_export(result.exported)
+            elif result.export_error:
+                self._export_failed(result.export_error)
             self._refresh(vault_changed=True)
             self._emit("merged", merged_message(result), result)
             return result
@@ -366,7 +415,7 @@ class Daemon:
                     self._scheduler.resume()
                 self._next_rescan = 0.0
                 self._export_due = time.monotonic()
-            self.service.state.update_status(paused=paused)
+            self._write_status(paused=paused)
             self._set_status(paused=paused)
             self._refresh_next_export()
             self._emit("status", "paused" if paused else "resumed")
@@ -393,13 +442,21 @@ class Daemon:
             self._guarded(self._tick)
 
     def _guarded(self, job: Callable[[], None]) -> None:
+        """Run one job; whatever it raises is reported and the worker carries on. Reporting
+        cannot end the worker either (it never raises; if it did, that is logged)."""
         try:
             job()
         except OtpsyncError as exc:
-            self._error(str(exc))
+            self._report(str(exc))
         except Exception:  # a bug: keep the daemon up, keep the traceback in the log
             log.exception("unexpected error in the worker")
-            self._error("unexpected internal error (details in the log)")
+            self._report("unexpected internal error (details in the log)")
+
+    def _report(self, message: str) -> None:
+        try:
+            self._error(message)
+        except Exception:
+            log.exception("could not report an error (%s)", message)
 
     def _next_wakeup(self) -> float:
         """When the worker must look at its timers next. Paused, only the check for the
@@ -415,9 +472,14 @@ class Daemon:
                 deadlines.append(settle)
             if self._export_due is not None:
                 deadlines.append(self._export_due)
+            if self._export_retry is not None:
+                deadlines.append(self._export_retry)
+            if (tell := self._notices.deadline()) is not None:
+                deadlines.append(tell)
         return min([*deadlines, now + 3600])
 
     def _tick(self) -> None:
+        self._beat()
         now = time.monotonic()
         if self._locked:
             if now >= self._next_unlock:
@@ -435,11 +497,67 @@ class Daemon:
             )  # fmt: skip
             self._next_rescan = now + interval
             self._rescan(now)
-        for outcome in self.service.consider_all(self._tracker.due(time.monotonic())):
-            self._handle(outcome)
+        self._consider_due(self._tracker.due(time.monotonic()))
         if self._export_due is not None and time.monotonic() >= self._export_due:
             self._export_due = None
             self._scheduled_export(changed_only=True)
+        if self._export_retry is not None and time.monotonic() >= self._export_retry:
+            self._export_retry = None
+            self._scheduled_export(changed_only=True)
+        self._tell()
+
+    def _tell(self) -> None:
+        """The notification for a burst of queued backups, once it is over (notices.py):
+        listeners hear one ``notify`` event, whose data is the ``Notice``."""
+        pending = {v.entry.id for v in self.status().pending}
+        notice: Notice | None = self._notices.due(time.monotonic(), pending)
+        if notice is not None:
+            self._emit("notify", notice.message, notice)
+
+    def _beat(self) -> None:
+        """The heartbeat: every ``[daemon] heartbeat`` (and with every status change),
+        status.json says the worker is alive; ``status`` and the tray tell a stuck worker
+        from a running one by it. It rides on the worker's wakeups, it adds none. Wall
+        clock, so a resume from suspend beats at once; also what could not be written
+        before (a full disk) is written now."""
+        now = time.time()
+        if 0 <= now - self._last_beat < self.cfg.heartbeat:
+            return
+        if not self._pid_written:
+            self._write_pid()
+        self._write_status()
+
+    def _consider_due(self, due: list[tuple[Path, bool]]) -> None:
+        """Look at the settled files. One that fails (a full disk: its queue copy cannot be
+        written) is forgotten, so the next rescan looks again: once there is room it is
+        queued without a restart. Reported once while it lasts; the others go on."""
+        if not due:
+            return
+        failures: list[str] = []
+
+        def failed(path: Path, exc: Exception) -> None:
+            self._tracker.forget(path)
+            if not isinstance(exc, OtpsyncError):
+                log.exception("unexpected error looking at %s", path.name)
+            why = str(exc) if isinstance(exc, OtpsyncError) else "internal error (see the log)"
+            failures.append(f"cannot take in {path.name}: {why}")
+
+        handled: set[Path] = set()
+        try:
+            for outcome in self.service.consider_all(due, failed=failed):
+                handled.add(outcome.path)
+                self._handle(outcome)
+                self._beat()  # a burst of files is one tick, but not a silent one
+                self._tell()
+        except Exception:
+            for path, _ in due:  # those not looked at yet are looked at again
+                if path not in handled:
+                    self._tracker.forget(path)
+            raise
+        if failures:
+            self._set_problem("intake", failures[-1])
+        else:
+            self._clear_problem("intake")
 
     def _rescan(self, now: float) -> None:
         """Stat the folder for candidates that events missed (or, polling, for all)."""
@@ -453,12 +571,11 @@ class Daemon:
         """Is the sync folder there? A missing one is reported once and stays the problem
         until it is back; then an export is due (our backups may have gone with it)."""
         folder = self.cfg.sync_folder
-        missing = f"sync folder {folder} is missing"
         if not folder.is_dir():
-            self._set_problem(missing)
+            self._set_problem("folder", f"sync folder {folder} is missing")
             return False
-        if self.status().problem == missing:
-            self._set_problem(None)
+        if "folder" in self._problems:
+            self._clear_problem("folder")
             log.info("sync folder is back")
             self._export_due = time.monotonic()
         return True
@@ -473,6 +590,9 @@ class Daemon:
             u = len(outcome.plan.of("updated"))
             what = f"{n} new code{'s' if n != 1 else ''}" + (f", {u} updated" if u else "")
             log.info("queued backup from %s: %s", outcome.entry.device, what)
+            entry = outcome.entry
+            offer = DeviceOffer(entry.device, entry.device_id, entry.id, n, u)
+            self._notices.add(offer, time.monotonic(), news=outcome.renotify)
             if outcome.renotify:
                 self._emit("pending", f"Backup from {outcome.entry.device}: {what}", outcome)
         elif outcome.kind in ("damaged", "wrong-passphrase"):
@@ -506,32 +626,64 @@ class Daemon:
             self._export_due = time.monotonic() + self.cfg.export.debounce
 
     def _scheduled_export(self, changed_only: bool = False) -> None:
-        """A scheduled export, or one after a change. A failure is an ongoing problem: it
-        is reported once while it lasts, not once more per attempt."""
+        """A scheduled export, one after a change, or a retry. A failure is an ongoing
+        problem: reported once while it lasts, and tried again with backoff."""
         if self._paused:
             return
         self._refresh_next_export()
         if not self._folder_present():
             return  # reported as missing; the export is due again when it is back
         try:
+            self.service.sweep_temp_files()
             done = self.service.export_if_changed(always_check=changed_only)
         except OtpsyncError as exc:
-            self._set_problem(f"export failed: {exc}")
+            self._export_failed(str(exc))
             return
         if done is not None:
             self._after_export(done)
+        else:
+            self._export_works()  # nothing to write: the last backup is there and current
+
+    def _export_failed(self, message: str) -> None:
+        """Try again in ``[export] retry`` s, then twice as long each time, ≤ RETRY_MAX."""
+        self._export_failures += 1
+        delay = retry_delay(self._export_failures, self.cfg.export.retry)
+        self._export_retry = time.monotonic() + delay
+        next_try = datetime.now(UTC) + timedelta(seconds=delay)
+        log.info("export failed (%d in a row); next try in %s", self._export_failures,
+                 format_duration(delay))  # fmt: skip
+        self._set_status(export_retry=next_try)
+        self._write_status(export_failure={
+            "time": now_text(), "message": message, "failures": self._export_failures,
+            "next_try": next_try.strftime(_TIME),
+        })  # fmt: skip
+        self._set_problem("export", f"export failed: {message}")
+
+    def _export_works(self) -> None:
+        if self._export_failures:
+            log.info("export works again after %d failed tries", self._export_failures)
+            self._export_failures, self._export_retry = 0, None
+            self._set_status(export_retry=None)
+            self._write_status(export_failure=None)
+        self._clear_problem("export")
 
     def _after_export(self, done: Exported) -> None:
-        problem = self.status().problem
-        if problem and problem.startswith("export failed"):
-            self._set_problem(None)
+        self._export_works()
         self._refresh()
         self._emit("exported", f"Backed up {done.codes} codes to {done.path.name}", done)
 
     # --- status -----------------------------------------------------------------------------
 
     def _refresh(self, vault_changed: bool = False) -> None:
+        before = {Path(v.entry.file) for v in self.status().pending}
+        index_stamp = stamp_of(self.service.inbox.index_file)  # before reading: see below
         pending = tuple(self.service.pending())
+        if self._local_stamps is not None:  # what we just read: a later change is the CLI's
+            self._local_stamps = (self._local_stamps[0], index_stamp)
+        # An entry gone without a word (its index or copy lost, or approved, rejected…):
+        # hand its file on again at the next rescan; consider() knows what it was.
+        for path in before - {Path(v.entry.file) for v in pending}:
+            self._tracker.forget(path)
         claims = describe_claims(self.cfg.device, self.service.own_claims())
         changes: dict[str, Any] = {"pending": pending, "claims": tuple(claims),
                                    "last_export": self.service.state.last_export()}  # fmt: skip
@@ -545,27 +697,49 @@ class Daemon:
         job = self._scheduler.get_job("export") if self._scheduler.running else None
         nxt = job.next_run_time if job is not None and not self._paused else None
         self._set_status(next_export=nxt)
-        self.service.state.update_status(next_export=nxt.isoformat() if nxt else None)
+        self._write_status(next_export=nxt.isoformat() if nxt else None)
 
     def _set_status(self, **changes: Any) -> None:
         with self._status_lock:
             self._status = replace(self._status, **changes)
 
-    def _set_problem(self, problem: str | None) -> None:
-        if problem == self.status().problem:
+    def _set_problem(self, kind: str, text: str, *, report: bool = True) -> None:
+        """An ongoing problem of ``kind`` (folder, export, intake, state, locked, vault):
+        reported once when it begins; while it lasts its text is only kept up to date."""
+        new = kind not in self._problems
+        self._problems.pop(kind, None)
+        self._problems[kind] = text  # last in the dict: the one shown
+        self._set_status(problem=text)
+        if new and report:
+            self._error(text)
+
+    def _clear_problem(self, kind: str, *, quiet: bool = False) -> None:
+        if self._problems.pop(kind, None) is None:
             return
-        self._set_status(problem=problem)
-        if problem:
-            self._error(problem)
-        else:
+        self._set_status(problem=next(reversed(self._problems.values()), None))
+        if not quiet:
             self._emit("status")
+
+    def _write_status(self, **changes: Any) -> None:
+        """status.json, with the heartbeat. It never raises: if the disk refuses, the state
+        stays in memory (written by a later heartbeat) and that is one more problem."""
+        beat = datetime.now(UTC).replace(microsecond=0)
+        self._last_beat = time.time()
+        self._set_status(heartbeat=beat)
+        changes.update(heartbeat=beat.strftime(_TIME), heartbeat_every=self.cfg.heartbeat)
+        state = self.service.state
+        if not state.update_status(**changes):
+            if "state" not in self._problems:
+                self._set_problem("state", f"cannot record the daemon's state: {state.write_error}")
+        elif (not state.unwritten or state.flush()) and "state" in self._problems:
+            self._clear_problem("state")  # everything kept in memory is on disk now
 
     def _error(self, message: str) -> None:
         log.error("%s", message)
         stamp = now_text()
         self._set_status(last_error=(stamp, message))
-        self.service.state.update_status(last_error={"time": stamp, "message": message})
-        self._emit("error", message)
+        self._emit("error", message)  # first: a failure to write it down is told after it
+        self._write_status(last_error={"time": stamp, "message": message})
 
     def _emit(self, kind: str, message: str = "", data: Any = None) -> None:
         event = Event(kind, message, data)

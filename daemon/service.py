@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from daemon import config as config_mod
-from daemon import importers
+from daemon import importers, vault_store
 from daemon.adding import Adding
 from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
@@ -48,7 +49,7 @@ from daemon.errors import (
     WrongPassphrase,
 )
 from daemon.exporter import content_fingerprint, prune_own
-from daemon.fsutil import ensure_private_dir, read_bounded, write_atomic, write_new
+from daemon.fsutil import ensure_private_dir, read_bounded, sweep_temp, write_atomic, write_new
 from daemon.inbox import Inbox
 from daemon.intake import (
     Approved,
@@ -56,6 +57,7 @@ from daemon.intake import (
     Outcome,
     PendingView,
     describe_claims,
+    explain_truncation,
     weak_writer_message,
 )
 from daemon.kdf_budget import KdfBudget
@@ -67,7 +69,7 @@ from daemon.passphrase import (
     source_at_login,
 )
 from daemon.paths import Paths
-from daemon.state import StateFiles, file_stamp
+from daemon.state import StateFiles, file_stamp, heartbeat_stale, parse_time
 from daemon.vault_store import Snapshot, VaultStore
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,13 @@ class ImportPreview:
     def counts(self) -> dict[str, int]:
         """The plan's counts, plus ``unsupported``: entries of the file left out."""
         return {**self.plan.counts(), "unsupported": len(self.skipped)}
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    snapshot: Snapshot
+    codes: int | None  # None: it does not open
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,13 +426,30 @@ class Service(Intake, Adding):
         snaps = self.store.snapshots()
         return snaps[0].reason if snaps else None
 
-    def undo(self) -> tuple[Snapshot, VaultData, VaultData]:
-        """Restore the vault from before the last change: (snapshot, before, after)."""
+    def undo(self) -> tuple[Snapshot, VaultData | None, VaultData]:
+        """Restore the vault from before the last change: (snapshot, before, after). When
+        the vault itself no longer opens (damaged), ``before`` is None and the newest
+        snapshot that opens is restored."""
         store = self.store
         with store.locked():
-            before = store.load()
-            snap, after = store.undo()
+            try:
+                before: VaultData | None = store.load()
+            except vault_store.DAMAGE as exc:
+                log.warning("%s", str(exc).removesuffix(vault_store.RECOVERY_HINT))
+                before = None
+            snap, after = store.undo(recover=before is None)
         return snap, before, after
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        """The snapshots, newest first, each with its code count (or why it does not open)."""
+        store = self.store
+        found = []
+        for snap in store.snapshots():
+            try:
+                found.append(SnapshotInfo(snap, len(store.open_snapshot(snap).accounts)))
+            except OtpsyncError as exc:
+                found.append(SnapshotInfo(snap, None, str(exc)))
+        return found
 
     # --- backups ------------------------------------------------------------------------------
 
@@ -642,7 +668,7 @@ class Service(Intake, Adding):
         self.store  # noqa: B018 -- no vault, no import: say so before reading the file
         data = self._read_import_file(source)
         try:
-            if fmt == "otpsync" or (fmt == "auto" and data.startswith(backup_format.MAGIC_BYTES)):
+            if fmt == "otpsync" or (fmt == "auto" and backup_format.looks_sealed(data)):
                 if key_file is not None:
                     raise UsageError("--key-file is for KeePass databases, not otpsync backups")
                 header, incoming = self._open_backup(data, password)
@@ -672,7 +698,7 @@ class Service(Intake, Adding):
                 accounts, skipped = result.accounts, result.skipped
                 origin = f"{importer.title} export"
         except BackupError as exc:
-            raise exc.located(source) from None
+            raise explain_truncation(exc, source, len(data)).located(source) from None
         plan = merge.plan(self.vault(), accounts, source=device_id, include_deleted=include_deleted)
         return ImportPreview(source, origin, plan, header, skipped)
 
@@ -715,6 +741,17 @@ class Service(Intake, Adding):
         """The file the person named (a symlink they made is theirs to follow), bounded."""
         return read_bounded(source, backup_format.MAX_FILE_BYTES)
 
+    def sweep_temp_files(self) -> list[Path]:
+        """Remove temp files a crash left behind (ours only, over 10 min old) in the folders
+        otpsync writes into: the sync folder, and the state and data dirs."""
+        p = self.paths
+        folders = [self.config.sync_folder, p.state_dir, self.inbox.dir, p.data_dir,
+                   p.snapshots_dir, p.snapshots_dir / "undone", p.config_dir]  # fmt: skip
+        removed = [path for folder in dict.fromkeys(folders) for path in sweep_temp(folder)]
+        if removed:
+            log.info("removed %d temp file(s) left by an interrupted write", len(removed))
+        return removed
+
     def daemon_status(self) -> dict[str, object]:
         """``otpsync status``: needs no passphrase (config and state files only)."""
         import filelock
@@ -736,13 +773,21 @@ class Service(Intake, Adding):
         last = self.state.last_export()
         claims = self.own_claims()
         error = status.get("last_error")
+        failure = status.get("export_failure")
+        every = status.get("heartbeat_every")
+        every = every if isinstance(every, int | float) and every > 0 else cfg.heartbeat
+        beat = parse_time(status.get("heartbeat")) if running else None
         return {
             "running": running,
+            "responding": running and not heartbeat_stale(beat, every),
             "pid": pid,
+            "heartbeat": status.get("heartbeat") if beat else None,
+            "state_disk_full": running and _disk_full(self.state.dir),
             "device": cfg.device,
             "sync_folder": str(cfg.sync_folder),
             "last_export": {"time": last.time, "file": last.file} if last else None,
             "next_export": status.get("next_export") if running else None,
+            "export_failure": failure if running and isinstance(failure, dict) else None,
             "pending": len(self.inbox.entries()),
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
@@ -752,6 +797,15 @@ class Service(Intake, Adding):
             "not_written_here": claims["forged"],
             "identity_clash": claims["identity-clash"],
         }
+
+
+def _disk_full(folder: Path) -> bool:
+    """No byte left for us on ``folder``'s filesystem (what a stale heartbeat may mean)."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return st.f_bavail == 0
 
 
 def _same_dir(out: Path, folder: Path) -> bool:
@@ -779,6 +833,7 @@ __all__ = [
     "Outcome",
     "PendingView",
     "Service",
+    "SnapshotInfo",
     "child_env",
     "describe_claims",
 ]

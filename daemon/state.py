@@ -1,7 +1,10 @@
 """Small JSON files in the state dir: status, last export, files already looked at.
 
 State is rebuildable: a missing or unreadable file means "start fresh" (with a warning),
-never a crash. Nothing here is secret; no secret is ever written here.
+never a crash. Status and the last export are bookkeeping: when they cannot be written (a
+full disk) the failure is logged, the value is kept in memory and served from there, and
+``flush()`` writes it once the disk has room again. Nothing here is secret; no secret is ever
+written here.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from typing import Any
 import filelock
 
 from daemon.core.backup_format import format_time
+from daemon.errors import WriteFailed
 from daemon.fsutil import ensure_private_dir, write_atomic
 
 log = logging.getLogger(__name__)
 
 MAX_SEEN = 20_000
+STALE_BEATS = 3  # a daemon whose heartbeat is older than this many intervals is not responding
 
 
 def read_json(path: Path, default: Any) -> Any:
@@ -68,12 +73,22 @@ def time_of(text: str) -> datetime:
 
 
 def parse_time(text: str | None) -> datetime | None:
-    if not text:
+    if not text or not isinstance(text, str):
         return None
     try:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def heartbeat_stale(beat: datetime | None, every: float, now: datetime | None = None) -> bool:
+    """Has a daemon that beats every ``every`` seconds missed STALE_BEATS beats? Unknown
+    (no heartbeat recorded, e.g. an older otpsync) is not stale. A heartbeat from the
+    future (the clock was set back) is not stale either: only missing beats count."""
+    if beat is None:
+        return False
+    age = ((now or datetime.now(UTC)) - beat).total_seconds()
+    return age > STALE_BEATS * every
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,34 @@ class StateFiles:
         self.dir = state_dir
         self._seen_cache: tuple[tuple[int, int, int] | None, dict[str, Any]] | None = None
         self._batch: dict[str, dict[str, str]] | None = None
+        self._unwritten: dict[Path, Any] = {}  # what could not be written yet, newest value
+        self.write_error: str | None = None  # why, the last time a write failed
+
+    def _keep(self, path: Path, value: Any) -> bool:
+        """Write a bookkeeping file; if the OS refuses (full disk, read-only), log it once,
+        keep the value in memory and return False — never raise: failing to record
+        something must not stop what is being recorded."""
+        try:
+            write_json(path, value)
+        except WriteFailed as exc:
+            self.write_error = str(exc)
+            if path not in self._unwritten:
+                log.warning("%s; keeping it in memory until it can be written", exc)
+            self._unwritten[path] = value
+            return False
+        if self._unwritten.pop(path, None) is not None:
+            log.info("%s written again", path.name)
+        return True
+
+    def flush(self) -> bool:
+        """Write what could not be written before; True when nothing is left over."""
+        for path, value in list(self._unwritten.items()):
+            self._keep(path, value)
+        return not self._unwritten
+
+    @property
+    def unwritten(self) -> bool:
+        return bool(self._unwritten)
 
     @property
     def status_file(self) -> Path:
@@ -107,27 +150,37 @@ class StateFiles:
     def log_file(self) -> Path:
         return self.dir / "otpsync.log"
 
+    @property
+    def last_export_file(self) -> Path:
+        return self.dir / "last_export.json"
+
     def last_export(self) -> LastExport | None:
-        doc = read_json(self.dir / "last_export.json", None)
+        doc = read_json(self.last_export_file, None)
+        kept = self._unwritten.get(self.last_export_file)
+        if kept is not None and (not isinstance(doc, dict) or str(doc.get("time")) <= kept["time"]):
+            doc = kept  # ours, not written yet, and no other process recorded a newer one
         try:
             return LastExport(doc["time"], doc["file"], doc["fingerprint"]) if doc else None
         except (KeyError, TypeError):
             return None
 
-    def record_export(self, file: Path, fingerprint: str) -> None:
-        write_json(
-            self.dir / "last_export.json",
-            {"time": now_text(), "file": str(file), "fingerprint": fingerprint},
-        )
+    def record_export(self, file: Path, fingerprint: str) -> bool:
+        """Remember this device's latest backup (False: kept in memory for now)."""
+        doc = {"time": now_text(), "file": str(file), "fingerprint": fingerprint}
+        return self._keep(self.last_export_file, doc)
 
     def status(self) -> dict[str, Any]:
+        kept = self._unwritten.get(self.status_file)
+        if kept is not None:
+            return dict(kept)
         doc = read_json(self.status_file, {})
         return doc if isinstance(doc, dict) else {}
 
-    def update_status(self, **changes: Any) -> None:
+    def update_status(self, **changes: Any) -> bool:
+        """Change some of status.json's keys (False: kept in memory for now)."""
         doc = self.status()
         doc.update(changes)
-        write_json(self.status_file, doc)
+        return self._keep(self.status_file, doc)
 
     # --- other devices, as their authenticated backups showed them -------------------------
 
@@ -182,7 +235,13 @@ class StateFiles:
         stamp = file_stamp(self.seen_file)
         if stamp is None or self._seen_cache is None or self._seen_cache[0] != stamp:
             doc = read_json(self.seen_file, {})
-            self._seen_cache = (stamp, doc if isinstance(doc, dict) else {})
+            if not isinstance(doc, dict):
+                log.warning("ignoring seen.json: not what otpsync writes; starting it afresh")
+                doc = {}
+            # Damage inside valid JSON: keep only well-formed marks (the rest is looked at again).
+            doc = {k: v for k, v in doc.items()
+                   if isinstance(v, dict) and isinstance(v.get("outcome"), str)}  # fmt: skip
+            self._seen_cache = (stamp, doc)
         return self._seen_cache[1]
 
     def seen(self, sha256: str) -> str | None:
@@ -202,7 +261,10 @@ class StateFiles:
         finally:
             batch, self._batch = self._batch, None
             if batch:
-                self._write_marks(batch)
+                try:
+                    self._write_marks(batch)
+                except WriteFailed as exc:  # what was done stands; these files get a second look
+                    log.warning("%s; %d file(s) will be looked at again", exc, len(batch))
 
     def seen_of(self, outcomes: tuple[str, ...]) -> list[tuple[str, str]]:
         """(outcome, file) of every file looked at whose outcome is one of ``outcomes``."""
@@ -221,6 +283,19 @@ class StateFiles:
                 for k, e in self._seen().items()
                 if not (isinstance(e, dict) and e.get("outcome") in outcomes)
             }
+            write_json(self.seen_file, seen, compact=True)
+            self._seen_cache = (file_stamp(self.seen_file), seen)
+
+    def forget_mark(self, sha256: str) -> None:
+        """Look at that content again next time (its queue entry was lost)."""
+        if self._batch is not None:
+            self._batch.pop(sha256, None)
+        if sha256 not in self._seen():
+            return
+        ensure_private_dir(self.dir)
+        with filelock.FileLock(self.dir / "seen.lock", timeout=15, mode=0o600):
+            seen = dict(self._seen())
+            seen.pop(sha256, None)
             write_json(self.seen_file, seen, compact=True)
             self._seen_cache = (file_stamp(self.seen_file), seen)
 

@@ -23,8 +23,11 @@ from daemon.errors import (
     BackupError,
     DamagedFile,
     FileMissing,
+    NotABackup,
     NothingToUndo,
     NoVault,
+    OtpsyncError,
+    TruncatedFile,
     VaultBusy,
     VaultExists,
 )
@@ -32,6 +35,12 @@ from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, read_bounded, write_
 from daemon.paths import Paths
 
 LOCK_TIMEOUT = 15.0
+RECOVERY_HINT = (
+    "; `otpsync snapshots` lists the copies taken before each change, and `otpsync undo`"
+    " restores the newest one that opens"
+)
+# How a vault that is there but no longer opens fails (a wrong passphrase is not damage).
+DAMAGE = (DamagedFile, TruncatedFile, NotABackup)
 _SNAP_SUFFIX = ".4otp.txt"
 _STAMP = "%Y-%m-%dT%H-%M-%S.%fZ"
 
@@ -53,9 +62,16 @@ class Snapshot:
         stamp, _, reason = stem.partition("Z-")
         try:
             taken = datetime.strptime(stamp + "Z", _STAMP).replace(tzinfo=UTC)
-            seq = backup_format.read_header(path.read_bytes()).seq
-        except (ValueError, OSError, BackupError):
+            data = path.read_bytes()
+        except (ValueError, OSError):
             return None
+        try:
+            seq = backup_format.read_header(data).seq
+        except BackupError:
+            # Damaged: it keeps its place by what its header claims, so `snapshots` shows it
+            # and a plain undo stops at it rather than silently stepping back further.
+            claim = backup_format.peek_order(data)
+            seq = claim[1] if claim else 0
         return cls(path, taken, reason, seq)
 
 
@@ -117,7 +133,10 @@ class VaultStore:
             raise NoVault(
                 f"no vault at {self.paths.vault_file}; run `otpsync init` first"
             ) from None
-        header, vault = self._open(data, self.paths.vault_file)
+        try:
+            header, vault = self._open(data, self.paths.vault_file)
+        except DAMAGE as exc:
+            raise type(exc)(exc.message + RECOVERY_HINT) from None
         self._salt, self._salt_kdf = header.kdf_salt, header.kdf
         self._seq = max(self._seq, header.seq)
         return vault
@@ -191,15 +210,32 @@ class VaultStore:
             old.path.unlink(missing_ok=True)
         return taken
 
-    def undo(self) -> tuple[Snapshot, VaultData]:
+    def open_snapshot(self, snap: Snapshot) -> VaultData:
+        return self._open(self._read(snap.path), snap.path)[1]
+
+    def undo(self, *, recover: bool = False) -> tuple[Snapshot, VaultData]:
         """Put the newest snapshot back (call with the lock held). The vault it replaces is
-        kept in snapshots/undone/, so even an undo loses nothing."""
+        kept in snapshots/undone/, so even an undo loses nothing.
+
+        ``recover`` (the vault itself does not open): the newest snapshot *that opens*, so
+        one damaged snapshot does not stand between the person and the ones before it."""
         snaps = self.snapshots()
         if not snaps:
             raise NothingToUndo("nothing to undo (no snapshot left)")
-        latest = snaps[0]
+        for latest in snaps:
+            try:
+                vault = self.open_snapshot(latest)
+                break
+            except OtpsyncError:
+                if not recover:
+                    raise
+        else:
+            raise DamagedFile(
+                f"the vault does not open, nor does any of its {len(snaps)} snapshot(s); your"
+                " other devices' backups in the sync folder hold your codes too"
+                " (`otpsync import FILE`)"
+            )
         data = self._read(latest.path)
-        _, vault = self._open(data, latest.path)
         undone = self.paths.snapshots_dir / "undone"
         ensure_private_dir(undone)
         stamp = datetime.now(UTC).strftime(_STAMP)

@@ -179,8 +179,10 @@ class SettleTracker:
             self._waiting[path] = _Watch(stamp, now, attempts)
 
     def forget(self, path: Path) -> None:
-        """Look at ``path`` again on the next rescan, though it did not change."""
+        """Looking at the file failed for a reason of ours (a full disk): forget it, so the
+        next rescan or event hands it on again, unchanged as it is."""
         with self._lock:
+            self._waiting.pop(path, None)
             self._done.pop(path, None)
 
     def next_deadline(self) -> float | None:

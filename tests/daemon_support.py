@@ -50,14 +50,17 @@ FAST_DAEMON = """
 on_start = {on_start}
 debounce = "0.2s"
 keep = {keep}
+{retry}
 
 [watch]
 mode = "{mode}"
 recursive = {recursive}
-settle = "0.2s"
+settle = "{settle}"
 rescan = "1s"
 poll_interval = "0.2s"
 retries = 3
+notify_after = "{notify_after}"
+{daemon}
 """
 
 
@@ -68,14 +71,23 @@ def daemon_settings(
     mode: str = "native",
     recursive: bool = False,
     cron: str = "",
+    retry: str = "",
+    heartbeat: str = "",
+    settle: str = "0.2s",
+    notify_after: str = "0.1s",
 ) -> str:
-    """The [export] and [watch] tables of a test home."""
+    """The [export] and [watch] tables of a test home; ``retry`` (a failed export's first
+    retry) and ``heartbeat`` ([daemon]) as durations, when the test needs them short."""
     return FAST_DAEMON.format(
         schedule=f'cron = "{cron}"' if cron else "",
         on_start=str(on_start).lower(),
         keep=keep,
         mode=mode,
         recursive=str(recursive).lower(),
+        retry=f'retry = "{retry}"' if retry else "",
+        daemon=f'\n[daemon]\nheartbeat = "{heartbeat}"' if heartbeat else "",
+        settle=settle,
+        notify_after=notify_after,
     )
 
 

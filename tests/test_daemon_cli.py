@@ -31,8 +31,9 @@ from tests.daemon_support import (
 MakeHome = Callable[..., Home]
 Spawn = Callable[..., Spawned]
 GITHUB_URI = f"otpauth://totp/GitHub:alice?secret={code(1).secret}&issuer=GitHub"
-STATUS_KEYS = {"running", "pid", "device", "sync_folder", "last_export", "next_export",
-               "pending", "watch_mode", "last_error", "warnings", "not_written_here",
+STATUS_KEYS = {"running", "responding", "pid", "heartbeat", "state_disk_full", "device",
+               "sync_folder", "last_export", "next_export", "export_failure", "pending",
+               "watch_mode", "last_error", "warnings", "not_written_here",
                "identity_clash"}  # fmt: skip
 
 
@@ -116,8 +117,9 @@ def test_status_json_while_running_and_after_stop(make_home: MakeHome, spawn: Sp
     home = make_home("laptop", extra=daemon_settings(on_start=True))
     idle = status_json(home)
     assert set(idle) == STATUS_KEYS
-    assert idle == {"running": False, "pid": None, "device": "laptop",
-                    "sync_folder": str(home.sync), "last_export": None, "next_export": None,
+    assert idle == {"running": False, "responding": False, "pid": None, "heartbeat": None,
+                    "state_disk_full": False, "device": "laptop", "sync_folder": str(home.sync),
+                    "last_export": None, "next_export": None, "export_failure": None,
                     "pending": 0, "watch_mode": "native", "last_error": None,
                     "warnings": [], "not_written_here": [], "identity_clash": []}  # fmt: skip
 
@@ -125,7 +127,8 @@ def test_status_json_while_running_and_after_stop(make_home: MakeHome, spawn: Sp
     daemon.wait_running()
     running = wait_for(lambda: (s := status_json(home))["last_export"] and s, what="an export")
     assert set(running) == STATUS_KEYS
-    assert (running["running"], running["pid"]) == (True, daemon.pid)
+    assert (running["running"], running["responding"], running["pid"]) == (True, True, daemon.pid)
+    assert datetime.fromisoformat(running["heartbeat"]) <= datetime.now(UTC)
     assert set(running["last_export"]) == {"time", "file"}
     assert Path(running["last_export"]["file"]).exists()
     assert datetime.fromisoformat(running["next_export"]) > datetime.now(UTC)

@@ -60,6 +60,7 @@ SPEC_KEYS_V1 = (
 )
 SPEC_KEYS = {b"v1": SPEC_KEYS_V1, b"v2": (*SPEC_KEYS_V1[:4], "seq", *SPEC_KEYS_V1[4:])}
 SPEC_END = re.compile(rb"end sha256=([0-9a-f]{64})\n")
+SPEC_END_INSIDE = re.compile(rb"\nend sha256=[0-9a-f]{64}\n")  # step 6: a complete end line
 SPEC_END_START = b"end sha256="
 SPEC_BODY_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 SPEC_DEVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
@@ -169,6 +170,9 @@ class SpecReader:
             raise SpecError("damaged", "CRLF line endings")
         if first[len(SPEC_MAGIC) :] not in SPEC_KEYS:
             raise SpecError("unsupported-version", repr(first[len(SPEC_MAGIC) :]))
+        inside = SPEC_END_INSIDE.search(data)
+        if inside and inside.end() < len(data):
+            raise SpecError("damaged", "bytes after the end line")
         if not data.endswith(b"\n"):
             raise SpecError("truncated", "no complete last line")
         start = data.rfind(b"\n", 0, len(data) - 1) + 1
@@ -975,7 +979,10 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "end line without its first letter": (_end_line(lambda e: e[1:]), "damaged"),
     "end line with 63 digits": (_end_line(lambda e: e[:-2] + b"\n"), "truncated"),
     "end line with 65 digits": (_end_line(lambda e: e[:-1] + b"0\n"), "damaged"),
-    "text after end": (lambda d: d + b"x\n", "truncated"),
+    "text after end": (lambda d: d + b"x\n", "damaged"),
+    "a byte after end, no LF": (lambda d: d + b"x", "damaged"),
+    "an empty line after end": (lambda d: d + b"\n", "damaged"),
+    "the file twice": (lambda d: d + d, "damaged"),
     "sentence after end": (lambda d: d + b"sent from my phone\n", "damaged"),
     "checksum": (lambda d: d.replace(b"kind: backup", b"kind: vault!"), "damaged"),
     "no blank line": (lambda d: rechecksum(d.replace(b"\n\n", b"\n", 1)), "damaged"),
@@ -1181,7 +1188,8 @@ def test_seq_is_in_the_header_and_authenticated() -> None:
 def test_size_cap_is_exactly_16_mib() -> None:
     data = sealed(b"{}")
     at_cap = data + b"\0" * (MAX_FILE_BYTES - len(data))
-    assert (reference_category(at_cap), spec_category(at_cap)) == ("truncated", "truncated")
+    # Read and judged (NULs after the end line: damaged), not refused unread.
+    assert (reference_category(at_cap), spec_category(at_cap)) == ("damaged", "damaged")
     over = at_cap + b"\0"
     assert (reference_category(over), spec_category(over)) == ("too-large", "too-large")
 

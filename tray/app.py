@@ -57,10 +57,11 @@ class TrayApp:
 
     def icon_state(self) -> IconState:
         status = self.daemon.status()
+        stuck = status.unresponsive_since() is not None
         return IconState(
             pending=len(status.pending),
             paused=status.paused,
-            error=bool(status.problem or status.claims),
+            error=bool(status.problem or status.claims or stuck),
         )
 
     def _menu(self) -> Any:
@@ -94,7 +95,7 @@ class TrayApp:
     def _on_event(self, event: Event) -> None:
         """On the daemon's worker thread: the redraw goes to the UI thread where needed."""
         self._on_ui(self._safe_refresh)
-        if event.kind == "pending":
+        if event.kind == "notify":  # a burst of queued backups, told once (daemon/notices.py)
             self.notify(f"{event.message} — open the tray menu to review")
         elif event.kind == "merged" or (event.kind == "error" and self.daemon.status().problem):
             self.notify(event.message)

@@ -64,6 +64,19 @@ def header_text(status: DaemonStatus, now: datetime | None = None) -> str:
     return shown(" · ".join(parts))
 
 
+def not_responding_text(since: datetime) -> str:
+    """The worker stopped beating: nothing is backed up or noticed until otpsync restarts."""
+    return f"⚠ not responding since {since.astimezone():%H:%M}: quit and start otpsync again"
+
+
+def problem_text(status: DaemonStatus, now: datetime | None = None) -> str:
+    """The ongoing problem; a failing export also says when it is tried again."""
+    if status.export_retry is None or not (status.problem or "").startswith("export failed"):
+        return status.problem or ""
+    wait = (status.export_retry - (now or datetime.now(UTC))).total_seconds()
+    return f"{status.problem} (next try in {format_duration(max(wait, 0))})"
+
+
 def pending_title(view: PendingView) -> str:
     """ "From phone · 3 new · 28 Nov 10:02"."""
     counts = view.plan.counts()
@@ -163,8 +176,10 @@ def build_menu(
 ) -> Menu:
     """The whole menu for ``status``. ``clipboard_hint`` set = no clipboard tool (say so)."""
     items: list[MenuItem] = [MenuItem(header_text(status, now), None, enabled=False)]
+    if (stuck := status.unresponsive_since(now)) is not None:
+        items.append(MenuItem(not_responding_text(stuck), None, enabled=False))
     if status.problem:
-        items.append(MenuItem(shown(f"⚠ {status.problem}"), None, enabled=False))
+        items.append(MenuItem(shown(f"⚠ {problem_text(status, now)}"), None, enabled=False))
     items += [MenuItem(shown(f"⚠ {line}"), None, enabled=False) for line in status.claims]
     if status.locked:
         items.append(MenuItem("Try the passphrase again", _click(actions.unlock)))

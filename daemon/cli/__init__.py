@@ -1,13 +1,15 @@
 """The ``otpsync`` command: parses arguments, calls the service, prints for people or JSON.
 
 One module per command family; each has a ``register(sub)`` that adds its subcommands.
-Errors become one line, ``otpsync: error: …``, exit 1 (usage errors 2), never a traceback.
+Errors become one line, ``otpsync: error: …``, exit 1 (usage errors 2), never a traceback;
+a reader closing the pipe (``otpsync list | head``) ends it quietly, exit 141 like SIGPIPE.
 With ``--json`` stdout carries only JSON; every message goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -74,7 +76,11 @@ def _run(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``otpsync`` console script."""
     try:
-        return _run(argv)
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe must be caught below
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except OtpsyncError as exc:
         # One line, whatever a file or device name in the message holds.
         print(f"otpsync: error: {shown(exc)}", file=sys.stderr)
@@ -91,3 +97,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+SIGPIPE_EXIT = 141  # what a shell reports for a program ended by SIGPIPE (128 + 13)
+
+
+def _reader_went_away() -> int:
+    """``otpsync list | head -3``: the reader closed the pipe. Not an error, nothing to say;
+    exit as a program killed by SIGPIPE would. stdout points at /dev/null from here on, so
+    the interpreter's own flush at exit cannot complain about the pipe either."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return SIGPIPE_EXIT

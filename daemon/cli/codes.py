@@ -1,4 +1,4 @@
-"""The codes themselves: `add`, `list`, `code`, `remove`, `undo`."""
+"""The codes themselves: `add`, `list`, `code`, `remove`, `undo`, `snapshots`."""
 
 from __future__ import annotations
 
@@ -189,11 +189,50 @@ def cmd_remove(svc: Service, args: argparse.Namespace) -> int:
 
 def cmd_undo(svc: Service, args: argparse.Namespace) -> int:
     snap, before, after = svc.undo()
+    when = f"{snap.taken:%Y-%m-%d %H:%M:%S} UTC"
+    if before is None:
+        say(
+            f"The vault did not open; restored the newest snapshot that does, from before"
+            f" `{snap.reason}` at {when}: {count(len(after.accounts), 'code')}."
+        )
+        return 0
     was = {a.id for a in before.accounts}
     now = {a.id for a in after.accounts}
-    print(
-        f"Restored the vault from before `{snap.reason}` at {snap.taken:%Y-%m-%d %H:%M:%S} UTC:"
+    say(
+        f"Restored the vault from before `{snap.reason}` at {when}:"
         f" {count(len(now - was), 'code')} back, {count(len(was - now), 'code')} gone."
+    )
+    return 0
+
+
+def cmd_snapshots(svc: Service, args: argparse.Namespace) -> int:
+    found = svc.snapshots()
+    if args.json:
+        out = [
+            {
+                "time": info.snapshot.taken.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "reason": info.snapshot.reason,
+                "codes": info.codes,
+                "file": info.snapshot.path.name,
+                "problem": info.problem,
+            }
+            for info in found
+        ]
+        print_json(out)
+        return 0
+    if not found:
+        print("No snapshots yet (one is taken before every change).", file=sys.stderr)
+        return 0
+    table(
+        [["TAKEN (UTC)", "BEFORE", "CODES"]]
+        + [
+            [
+                f"{info.snapshot.taken:%Y-%m-%d %H:%M:%S}",
+                info.snapshot.reason,
+                str(info.codes) if info.codes is not None else "does not open",
+            ]
+            for info in found
+        ]
     )
     return 0
 
@@ -239,5 +278,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("id", help="the code's id, or a unique prefix of 4+ characters")
     s.set_defaults(func=cmd_remove)
 
-    s = sub.add_parser("undo", help="restore the vault from before the last change")
+    s = sub.add_parser(
+        "undo",
+        help="restore the vault from before the last change (or, if the vault no longer"
+        " opens, the newest snapshot that does)",
+    )
     s.set_defaults(func=cmd_undo)
+
+    s = sub.add_parser("snapshots", help="the vault's snapshots: when, before what, how many codes")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_snapshots)

@@ -43,7 +43,9 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
 
     def say(event: Event) -> None:
-        if event.kind in ("pending", "merged", "error"):
+        """The notifications the tray would show, one line each (a burst of backups is one
+        ``notify``: see daemon/notices.py), and errors."""
+        if event.kind in ("notify", "merged", "error"):
             print(f"otpsync: {shown(event.message)}", file=sys.stderr, flush=True)
 
     daemon.add_listener(say)
@@ -60,11 +62,33 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
 LOG_BYTES = 1_000_000  # per file; three older ones are kept
 
 
+class _LogFile(PrivateRotatingFileHandler):
+    """The daemon's log file. On a full disk, say so once on stderr — not a traceback for
+    every line, which is what logging does — and again only after it worked meanwhile."""
+
+    _failing = False
+    _failed_now = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed_now = False
+        super().emit(record)
+        if not self._failed_now:
+            self._failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._failed_now = True
+        if not self._failing:
+            self._failing = True
+            exc = sys.exc_info()[1]
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else repr(exc)
+            print(f"otpsync: warning: cannot write {self.baseFilename} ({why})", file=sys.stderr)
+
+
 def _log_to_file(svc: Service, verbose: bool) -> logging.Handler:
     from daemon.fsutil import ensure_private_dir
 
     ensure_private_dir(svc.paths.state_dir)
-    handler = PrivateRotatingFileHandler(
+    handler = _LogFile(
         svc.state.log_file,
         maxBytes=LOG_BYTES,
         backupCount=3,
@@ -85,18 +109,28 @@ def _log_to_file(svc: Service, verbose: bool) -> logging.Handler:
 
 
 def cmd_status(svc: Service, args: argparse.Namespace) -> int:
+    """Exit 0 when running or cleanly stopped; 1 when the daemon holds the home but its
+    worker has stopped saying it is alive (stuck, or unable to write its state)."""
     info = svc.daemon_status()
+    hung = bool(info["running"] and not info["responding"])
     if args.json:
         print_json(info)
-        return 0
+        return 1 if hung else 0
     last = info["last_export"]
-    print(
-        f"otpsync {'running (pid ' + str(info['pid']) + ')' if info['running'] else 'not running'}"
-    )
+    if hung:
+        why = "; its state folder's disk is full" if info["state_disk_full"] else ""
+        print(f"otpsync not responding since {info['heartbeat']} (pid {info['pid']}){why}")
+    elif info["running"]:
+        print(f"otpsync running (pid {info['pid']})")
+    else:
+        print("otpsync not running")
     say(f"  device:      {info['device']}")
     say(f"  sync folder: {info['sync_folder']}")
     say(f"  last backup: {last['time'] + '  ' + last['file'] if last else 'none yet'}")
     print(f"  next backup: {info['next_export'] or '-'}")
+    if failure := info["export_failure"]:
+        say(f"  failed:      {failure.get('time')}  {failure.get('message')}")
+        print(f"  next try:    {failure.get('next_try')}")
     print(f"  pending:     {info['pending']}")
     print(f"  watching:    {info['watch_mode']}")
     for warning in info["warnings"]:
@@ -108,7 +142,7 @@ def cmd_status(svc: Service, args: argparse.Namespace) -> int:
         say(f"               {path}")
     if info["last_error"]:
         say(f"  last error:  {info['last_error']['time']}  {info['last_error']['message']}")
-    return 0
+    return 1 if hung else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

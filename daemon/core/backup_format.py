@@ -119,7 +119,16 @@ _TIME_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z
 _INT_RE = re.compile(r"\A(?:0|[1-9][0-9]{0,11})\Z")  # str.isdigit() would take "²"
 _PRINTABLE_RE = re.compile(r"\A[\x20-\x7e]*\Z")
 _HEADER_TEXT_RE = re.compile(r"\A[\x20-\x7e\n]*\Z")  # printable ASCII lines
-_TRUNCATED = "file is truncated (it ends before its end line; it may still be arriving)"
+_TRUNCATED = "file is truncated (it ends before its end line)"  # the reader adds why, if known
+# A complete end line inside the file: anything after it was appended (§6.2 step 6).
+_END_INSIDE_RE = re.compile(rb"\nend sha256=[0-9a-f]{64}\n")
+# Byte-order marks a text editor puts first when it re-saves a file, and how the magic
+# line then reads after it (UTF-8: unchanged; UTF-16: two bytes a character).
+_BOMS = (
+    (b"\xef\xbb\xbf", "UTF-8", MAGIC_BYTES),
+    (b"\xff\xfe", "UTF-16", MAGIC_BYTES.decode("ascii").encode("utf-16-le")),
+    (b"\xfe\xff", "UTF-16", MAGIC_BYTES.decode("ascii").encode("utf-16-be")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +349,14 @@ def _ends_early(data: bytes, last: bytes) -> bool:
     )
 
 
+def looks_sealed(data: bytes) -> bool:
+    """Starts like one of our files — or like one a text editor re-saved (a byte-order mark
+    first), which the reader then refuses saying so."""
+    return data.startswith(MAGIC_BYTES) or any(
+        data.startswith(bom + magic) for bom, _, magic in _BOMS
+    )
+
+
 def _split(data: bytes) -> tuple[bytes, bytes]:
     """Check magic, completeness and checksum; return (header bytes, body bytes)."""
     check_size(len(data))
@@ -347,6 +364,12 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
         raise TruncatedFile("file is truncated (it ends inside its first line)")
     first = data.partition(b"\n")[0]
     if not first.startswith(MAGIC_BYTES):
+        for bom, encoding, _ in _BOMS:
+            if data.startswith(bom):
+                raise NotABackup(
+                    f"not an otpsync backup as it stands: it starts with a {encoding} byte-order"
+                    " mark, so a text editor re-saved it; use the original file"
+                )
         raise NotABackup("not an otpsync backup (no otpsync-backup first line)")
     if first.endswith(b"\r"):
         raise DamagedFile(
@@ -359,6 +382,12 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
         raise UnsupportedVersion(
             f"backup format {shown!r} is not supported by this otpsync (reads"
             f" {', '.join(t.decode() for t in _VERSION_TOKENS)}); upgrade otpsync to open it"
+        )
+    if (inside := _END_INSIDE_RE.search(data)) and inside.end() < len(data):
+        extra = len(data) - inside.end()
+        raise DamagedFile(
+            f"file is damaged ({extra} byte{'s' if extra != 1 else ''} after its end line:"
+            " something was appended to it)"
         )
     if not data.endswith(b"\n"):
         raise TruncatedFile(_TRUNCATED)

@@ -43,6 +43,7 @@ mode = "native"
 settle = "0.2s"
 rescan = "1s"
 retries = 3
+notify_after = "0.1s"
 """
 
 # Real otpauth URIs (base32 secrets of 160 bits, so no "short secret" warning).

@@ -8,6 +8,7 @@ real ``Daemon``. Only the routing test uses a recording actions object.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -224,6 +225,26 @@ def test_a_problem_shows_under_the_header_and_pause_becomes_resume(world: World)
     assert not item(menu, "⚠").enabled
     assert "Resume" in texts(menu)
     assert "Pause" not in texts(menu)
+
+
+def test_a_worker_that_stopped_beating_shows_as_not_responding(world: World) -> None:
+    beat = world.now - timedelta(minutes=4)
+    stuck = replace(world.status, heartbeat=beat, heartbeat_every=60.0)
+    assert texts(build_menu(stuck, Recording(), now=world.now))[1] == (
+        f"⚠ not responding since {beat:%H:%M}: quit and start otpsync again"
+    )
+    recent = replace(stuck, heartbeat=world.now - timedelta(minutes=2))
+    assert not texts(build_menu(recent, Recording(), now=world.now))[1].startswith("⚠")
+
+
+def test_a_failing_export_says_when_it_is_tried_again(world: World) -> None:
+    failing = replace(
+        world.status, problem="export failed: cannot write into /sync: Read-only file system",
+        export_retry=world.now + timedelta(seconds=40),
+    )  # fmt: skip
+    assert texts(build_menu(failing, Recording(), now=world.now))[1] == (
+        "⚠ export failed: cannot write into /sync: Read-only file system (next try in 40 s)"
+    )
 
 
 def test_a_fresh_home_has_nothing_to_open(make_home: Callable[..., Home]) -> None:
@@ -463,6 +484,7 @@ def running(clone_home: Callable[..., Home], tmp_path: Path) -> Iterator[Running
         app.icon.visible = True
         drop(export_backup(phone, tmp_path / "phone-out"), laptop.sync)
         events.wait("pending")
+        events.wait("notify")  # the burst (of one) is over: its notification is out
         yield Running(app, daemon, events, laptop, phone)
     finally:
         app.quit()
@@ -552,6 +574,32 @@ def test_menu_items_are_pystray_items(world: World) -> None:
     menu = build_menu(world.status, Recording(), now=world.now)
     assert isinstance(menu, Menu)
     assert len(list(walk(menu))) == 25  # Show codes…, Add code and its three items included
+
+
+def test_a_stuck_worker_turns_the_icon_to_attention_until_it_moves_again(
+    clone_home: Callable[..., Home],
+) -> None:
+    """A real daemon whose worker is held by a job that does not end (as a hung network
+    folder would hold it): the icon and the menu say so, from the heartbeat alone."""
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    with open(laptop.path / "config.toml", "a") as f:
+        f.write('\n[daemon]\nheartbeat = "1s"\n')
+    daemon = Daemon(service(laptop))
+    app = TrayApp(daemon, standin_pystray(), Clipboard(30))
+    daemon.start()
+    gate = threading.Event()
+    try:
+        assert not app.icon_state().error
+        held = daemon.submit(lambda: gate.wait(30))
+        wait_for(lambda: app.icon_state().error, timeout=10, what="the attention state")
+        assert texts(app._menu())[1].startswith("⚠ not responding since ")
+        gate.set()
+        held.result(timeout=5)
+        wait_for(lambda: not app.icon_state().error, timeout=5, what="the heartbeat back")
+    finally:
+        gate.set()
+        app.quit()
+        daemon.stop()
 
 
 # --- text from outside is data (issue 9) -------------------------------------------------------

@@ -349,7 +349,10 @@ def test_tray_docks_badges_a_dropped_backup_and_approves_it_from_its_menu(
         #    badge turns on.
         drop(phone_backup, laptop.sync)
         wait_for(lambda: driver.status()["pending"] == 1, 15, "the daemon to queue the backup")
-        status = driver.status()
+        # The redraw follows the queueing on the worker's event: wait for it, do not race it.
+        status = wait_for(
+            lambda: (s := driver.status())["title"] != "otpsync" and s, 5, "the icon's redraw"
+        )
         assert status["icon"] == {"pending": 1, "paused": False, "error": False}
         assert status["title"] == "otpsync · 1 pending"
         screen.wait("the red badge", lambda img: screen.red_pixels(img) >= 8)
