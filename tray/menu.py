@@ -7,6 +7,7 @@ calls the service. ``Menu`` and ``MenuItem`` come from ``pystray._base`` through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import groupby
@@ -89,18 +90,33 @@ def _code_item(code: CodeLabel, actions: TrayActions, enabled: bool, text: str) 
     return MenuItem(text, _click(lambda: actions.copy_code(account_id)), enabled=enabled)
 
 
+def natural_key(text: str) -> tuple[str | int, ...]:
+    """Sort key that reads digit runs as numbers: "Service2" before "Service10". Parts
+    alternate text, number, text… (``re.split`` starts with text), so keys always compare."""
+    parts = re.split(r"(\d+)", text.casefold())
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+def _code_key(code: CodeLabel) -> tuple[tuple[str | int, ...], ...]:
+    return natural_key(code.issuer), natural_key(code.account)
+
+
 def _codes_menu(
     codes: tuple[CodeLabel, ...], actions: TrayActions, clipboard_hint: str | None
 ) -> Menu:
     enabled = clipboard_hint is None
     notice = [MenuItem(clipboard_hint, None, enabled=False), Menu.SEPARATOR] if not enabled else []
-    ordered = sorted(codes, key=lambda c: (c.issuer.casefold(), c.account.casefold()))
+    ordered = sorted(codes, key=_code_key)
     if len(ordered) <= GROUP_ABOVE:
         return Menu(*notice, *(_code_item(c, actions, enabled, c.label) for c in ordered))
     groups = []
     # One submenu per issuer, whatever its spelling ("GitHub", "github"): keyed as sorted.
+    # An issuer with one account is one item ("GitHub — alice"): a submenu of one is a detour.
     for _key, group in groupby(ordered, key=lambda c: c.issuer.casefold()):
         members = list(group)
+        if len(members) == 1:
+            groups.append(_code_item(members[0], actions, enabled, members[0].label))
+            continue
         items = [_code_item(c, actions, enabled, c.account or c.label) for c in members]
         groups.append(MenuItem(members[0].issuer or "(no issuer)", Menu(*items)))
     return Menu(*notice, *groups)

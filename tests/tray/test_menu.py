@@ -235,12 +235,13 @@ def test_codes_one_item_per_account_sorted(world: World) -> None:
     assert all(i.enabled and i.submenu is None for i in codes)
 
 
-def add_codes(svc: Service, issuers: list[str]) -> None:
-    """Real codes in the real vault: one per issuer given, accounts user0, user1, …"""
+def add_codes(svc: Service, issuers: list[str], first: int = 0) -> None:
+    """Real codes in the real vault: one per issuer given, accounts user0, user1, … (from
+    user``first``: each call's codes differ from the last's)."""
     import base64
     import hashlib
 
-    for n, issuer in enumerate(issuers):
+    for n, issuer in enumerate(issuers, first):
         secret = base64.b32encode(hashlib.sha256(f"menu-test-{n}".encode()).digest()[:20])
         svc.add(Account.create(secret=secret.decode(), issuer=issuer, account=f"user{n}"))
 
@@ -256,16 +257,39 @@ def test_codes_grouped_by_issuer_above_fifteen(world: World) -> None:
     codes = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
     assert codes is not None
     groups = texts(codes)
-    # One submenu per issuer, alphabetical; "GitHub" and "github" are one issuer.
+    # One submenu per issuer with several accounts, alphabetical; "GitHub" and "github" are
+    # one issuer. An issuer with one account is one item, not a submenu of one.
     assert groups == [
-        "Amazon", "Bitwarden", "GitHub", "Google",
-        *[f"Shop{n:02}" for n in range(8)], "Steam",
+        "Amazon — alice", "Bitwarden — alice", "GitHub", "Google",
+        *[f"Shop{n:02} — user{n + 6}" for n in range(8)], "Steam — user5",
     ]  # fmt: skip
     github = item(codes, "GitHub").submenu
     assert github is not None
     assert texts(github) == ["user0", "user1", "user2"]  # accounts only: the issuer is above
     assert all(i.enabled for i in github)
-    assert texts(item(codes, "Amazon").submenu) == ["alice"]  # type: ignore[arg-type]
+    assert item(codes, "Amazon").submenu is None
+    assert item(codes, "Google").submenu is not None
+
+
+def test_codes_sort_numbers_as_numbers(world: World) -> None:
+    """Service2 before Service10, grouped or not; accounts too (user2 before user10)."""
+    add_codes(world.svc, ["Service10", "Service2", "service1", "Service11"])
+    status = laptop_status(world.svc, world.now)
+    codes = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
+    assert codes is not None
+    assert texts(codes) == [
+        "Amazon — alice", "Bitwarden — alice", "service1 — user2", "Service2 — user1",
+        "Service10 — user0", "Service11 — user3",
+    ]  # fmt: skip
+    add_codes(world.svc, ["Many"] * 12, first=4)  # 18 codes: grouped; user4…user15
+    status = laptop_status(world.svc, world.now)
+    codes = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
+    assert codes is not None
+    assert texts(codes)[2:] == ["Many", "service1 — user2", "Service2 — user1",
+                                "Service10 — user0", "Service11 — user3"]  # fmt: skip
+    many = item(codes, "Many").submenu
+    assert many is not None
+    assert texts(many) == [f"user{n}" for n in range(4, 16)]
 
 
 def test_codes_not_grouped_at_fifteen(world: World) -> None:
