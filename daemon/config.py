@@ -72,6 +72,7 @@ class Config:
     export: ExportSettings = field(default_factory=ExportSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     clipboard_clear: float = 30.0
+    stale_after: float = 14 * 86400  # [devices]: a peer silent this long is marked
 
 
 _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -83,6 +84,7 @@ _TABLES = {
     "watch": {"mode", "recursive", "rescan", "settle", "poll_interval", "retries", "sources"},
     "watch.sources": {"name", "pattern", "format", "password_command", "password_file", "keyring"},
     "tray": {"clipboard_clear"},
+    "devices": {"stale_after"},
 }
 
 
@@ -209,6 +211,7 @@ def parse(text: str, path: Path) -> Config:
         export=export,
         watch=watch,
         clipboard_clear=top.table("tray").duration("clipboard_clear", 30.0, 1, 3600),
+        stale_after=top.table("devices").duration("stale_after", 14 * 86400, 3600, 365 * 86400),
     )
 
 

@@ -31,7 +31,7 @@ from daemon.core.payload import VaultData
 from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable
 from daemon.fsutil import write_atomic
 from daemon.intake import describe_claims
-from daemon.service import Approved, Exported, Outcome, PendingView, Service
+from daemon.service import Approved, DeviceView, Exported, Outcome, PendingView, Service
 from daemon.state import LastExport, now_text
 from daemon.watcher import NativeWatch, SettleTracker, scan, stamp_of
 
@@ -83,6 +83,7 @@ class DaemonStatus:
     problem: str | None = None  # ongoing: folder missing, export failing
     last_error: tuple[str, str] | None = None  # (time, message) of the latest error
     claims: tuple[str, ...] = ()  # files claiming this device's id that it did not write
+    devices: tuple[DeviceView, ...] = ()  # the other devices seen in the folder
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -517,7 +518,8 @@ class Daemon:
         pending = tuple(self.service.pending())
         claims = describe_claims(self.cfg.device, self.service.own_claims())
         changes: dict[str, Any] = {"pending": pending, "claims": tuple(claims),
-                                   "last_export": self.service.state.last_export()}  # fmt: skip
+                                   "last_export": self.service.state.last_export(),
+                                   "devices": tuple(self.service.devices())}  # fmt: skip
         if vault_changed:
             changes["codes"] = _labels(self.service.vault().accounts)
             changes["undo"] = self.service.last_change()

@@ -73,6 +73,29 @@ class Exported:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceView:
+    """Another device, as its newest backup opened here showed it (state/devices.json):
+    what "phone · 2 h ago · 42 codes" is made of. ``stale``: silent longer than
+    ``[devices] stale_after`` when the view was made."""
+
+    id: str
+    name: str
+    last_backup: datetime | None
+    codes: int
+    stale: bool
+
+    def as_json(self) -> dict[str, object]:
+        when = self.last_backup
+        return {
+            "name": self.name,
+            "id": self.id,
+            "last_backup": when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None,
+            "codes": self.codes,
+            "stale": self.stale,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class InitResult:
     config: Config
     device_id: str
@@ -634,6 +657,21 @@ class Service(Intake):
         except OSError as exc:
             raise FileMissing(f"{source}: cannot read it ({exc.strerror})") from None
 
+    def devices(self, now: datetime | None = None) -> list[DeviceView]:
+        """The other devices seen in the sync folder, by name. Needs no passphrase: what
+        intake recorded when their backups opened (a name is the device's own claim,
+        authenticated with the shared passphrase)."""
+        now = now or datetime.now(UTC)
+        limit = self.config.stale_after
+        views = []
+        for device_id, seen in self.state.devices().items():
+            when = _utc_time(seen.get("created"))
+            stale = when is None or (now - when).total_seconds() > limit
+            codes = seen.get("codes")
+            count = codes if isinstance(codes, int) else 0
+            views.append(DeviceView(device_id, str(seen.get("name") or "?"), when, count, stale))
+        return sorted(views, key=lambda d: (d.name.casefold(), d.id))
+
     def daemon_status(self) -> dict[str, object]:
         """``otpsync status``: needs no passphrase (config and state files only)."""
         import filelock
@@ -667,7 +705,19 @@ class Service(Intake):
             "last_error": error if isinstance(error, dict) else None,
             "not_written_here": claims["forged"],
             "identity_clash": claims["identity-clash"],
+            "devices": [d.as_json() for d in self.devices()],
         }
+
+
+def _utc_time(text: object) -> datetime | None:
+    """An ISO 8601 time from a state file, as an aware UTC datetime (None if unusable)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _same_dir(out: Path, folder: Path) -> bool:
@@ -689,6 +739,7 @@ def _suffixed(path: Path, n: int) -> str:
 
 __all__ = [
     "Approved",
+    "DeviceView",
     "Exported",
     "ImportPreview",
     "InitResult",

@@ -14,7 +14,9 @@ CORE_ALLOWED = {
 }  # fmt: skip
 # os only for os.urandom in backup_format; checked below.
 # The tray drives the Daemon (runner) and reads the service's views; nothing below them.
-TRAY_MAY_USE = {"daemon.runner", "daemon.service", "daemon.errors", "daemon.core.durations"}
+TRAY_MAY_USE = {
+    "daemon.runner", "daemon.service", "daemon.errors", "daemon.core.durations", "daemon.core.text",
+}  # fmt: skip
 
 
 def imports(path: Path) -> set[str]:

@@ -16,14 +16,16 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
+from daemon.core.text import printable
 from daemon.errors import OtpsyncError
-from daemon.runner import Daemon, Event
+from daemon.runner import Daemon, DaemonStatus, Event
 from tray.clipboard import Clipboard
 from tray.icon import IconState, render
-from tray.menu import build_menu, undo_label
+from tray.menu import age_text, build_menu, undo_label
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,10 @@ class TrayApp:
         self.clipboard = clipboard
         self._pystray = pystray
         self._state: IconState | None = None
+        # Stale devices the person said "got it" to, and those already notified: (id, last
+        # backup). A newer backup that goes stale again is a new episode: attention once more.
+        self._acknowledged: set[tuple[str, object]] = set()
+        self._stale_told: set[tuple[str, object]] = set()
         self._stop = threading.Event()
         self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu())
         self._on_ui = _ui_dispatcher(self.icon)
@@ -52,14 +58,41 @@ class TrayApp:
             pending=len(status.pending),
             paused=status.paused,
             error=bool(status.problem or status.claims),
+            attention=bool(self._unacknowledged(status)),
+        )
+
+    def _unacknowledged(self, status: DaemonStatus) -> frozenset[str]:
+        return frozenset(
+            d.id
+            for d in status.devices
+            if d.stale and (d.id, d.last_backup) not in self._acknowledged
         )
 
     def _menu(self) -> Any:
         hint = None if self.clipboard.available else self.clipboard.missing_hint()
-        return build_menu(self.daemon.status(), self, clipboard_hint=hint)
+        status = self.daemon.status()
+        return build_menu(
+            status, self, clipboard_hint=hint, unacknowledged=self._unacknowledged(status)
+        )
+
+    def _tell_stale(self, status: DaemonStatus) -> None:
+        """One notification per device per stale episode."""
+        for d in status.devices:
+            key = (d.id, d.last_backup)
+            if d.stale and key not in self._stale_told and key not in self._acknowledged:
+                self._stale_told.add(key)
+                ago = (
+                    age_text((datetime.now(UTC) - d.last_backup).total_seconds())
+                    if d.last_backup
+                    else "long ago"
+                )
+                self.notify(
+                    f"{printable(d.name)}: last backup {ago}; is otpsync still running there?"
+                )
 
     def refresh(self) -> None:
         """Redraw the icon if its state changed, and rebuild the menu."""
+        self._tell_stale(self.daemon.status())
         state = self.icon_state()
         if state != self._state:
             self._state = state
@@ -132,6 +165,13 @@ class TrayApp:
 
     def unlock(self) -> None:
         self.daemon.unlock()
+
+    def acknowledge_stale(self, device_id: str) -> None:
+        """ "Got it" on a stale device: the icon stops asking for attention about it."""
+        for d in self.daemon.status().devices:
+            if d.id == device_id:
+                self._acknowledged.add((d.id, d.last_backup))
+        self._safe_refresh()
 
     def toggle_pause(self) -> None:
         self.daemon.set_paused(not self.daemon.status().paused)

@@ -14,8 +14,9 @@ from itertools import groupby
 from typing import TYPE_CHECKING, Protocol
 
 from daemon.core.durations import format_duration
+from daemon.core.text import printable
 from daemon.runner import CodeLabel, DaemonStatus
-from daemon.service import PendingView
+from daemon.service import DeviceView, PendingView
 from tray.backend import pystray_base
 
 if TYPE_CHECKING:
@@ -37,10 +38,56 @@ class TrayActions(Protocol):
     def undo(self) -> None: ...
     def unlock(self) -> None: ...
     def quit(self) -> None: ...
+    def acknowledge_stale(self, device_id: str) -> None: ...
 
 
 def _click(fn: Callable[[], None]) -> Callable[[object, object], None]:
     return lambda _icon, _item: fn()
+
+
+def age_text(seconds: float) -> str:
+    """Coarse, for the Devices list: "just now", "12 min ago", "2 h ago", "16 d ago"."""
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def device_text(device: DeviceView, now: datetime | None = None) -> str:
+    """ "phone · 2 h ago · 42 codes"; a stale one "⚠ tablet · 20 d ago · 1 code · silent"."""
+    now = now or datetime.now(UTC)
+    when = device.last_backup
+    parts = [printable(device.name), age_text((now - when).total_seconds()) if when else "?"]
+    parts.append(f"{device.codes} code{'s' if device.codes != 1 else ''}")
+    if device.stale:
+        return "⚠ " + " · ".join(parts) + " · silent"
+    return " · ".join(parts)
+
+
+def own_device_text(status: DaemonStatus, now: datetime | None = None) -> str:
+    """ "laptop (this device) · last backup 12 min ago · next in 5 h 48 min"."""
+    head = header_text(status, now)
+    return head.replace(status.device, f"{status.device} (this device)", 1)
+
+
+def _devices_menu(
+    status: DaemonStatus, actions: TrayActions, unacknowledged: frozenset[str], now: datetime
+) -> Menu:
+    """This device first, then the others by name. A stale device not yet acknowledged is a
+    clickable item ("got it" clears the icon's attention state); every other line is text."""
+    items = [MenuItem(own_device_text(status, now), None, enabled=False), Menu.SEPARATOR]
+    if not status.devices:
+        items.append(MenuItem("No other device seen in the sync folder yet", None, enabled=False))
+    for device in status.devices:
+        if device.id in unacknowledged:
+            click = _click(lambda d=device.id: actions.acknowledge_stale(d))
+            items.append(MenuItem(device_text(device, now) + " (click: got it)", click))
+        else:
+            items.append(MenuItem(device_text(device, now), None, enabled=False))
+    return Menu(*items)
 
 
 def header_text(status: DaemonStatus, now: datetime | None = None) -> str:
@@ -151,8 +198,11 @@ def build_menu(
     *,
     clipboard_hint: str | None = None,
     now: datetime | None = None,
+    unacknowledged: frozenset[str] = frozenset(),
 ) -> Menu:
-    """The whole menu for ``status``. ``clipboard_hint`` set = no clipboard tool (say so)."""
+    """The whole menu for ``status``. ``clipboard_hint`` set = no clipboard tool (say so).
+    ``unacknowledged``: ids of stale devices the person has not yet said "got it" to."""
+    now = now or datetime.now(UTC)
     items: list[MenuItem] = [MenuItem(header_text(status, now), None, enabled=False)]
     if status.problem:
         items.append(MenuItem(f"⚠ {status.problem}", None, enabled=False))
@@ -169,6 +219,9 @@ def build_menu(
         items.append(MenuItem(f"Pending imports ({len(pending)})", Menu(*pending)))
     else:
         items.append(MenuItem("Pending imports (0)", None, enabled=False))
+    stale = any(d.stale for d in status.devices)
+    devices = _devices_menu(status, actions, unacknowledged, now)
+    items.append(MenuItem(f"Devices ({len(status.devices) + 1}){' ⚠' if stale else ''}", devices))
     items += [
         Menu.SEPARATOR,
         MenuItem("Export now", _click(actions.export_now)),

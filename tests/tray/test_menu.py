@@ -92,6 +92,7 @@ def laptop_status(svc: Service, now: datetime, **changes: Any) -> DaemonStatus:
         pending=tuple(svc.pending()),
         codes=labels(svc),
         undo=svc.last_change(),
+        devices=tuple(svc.devices(now)),
     )
     return replace(status, **changes)
 
@@ -143,6 +144,9 @@ class Recording:
     def quit(self) -> None:
         self.calls.append(("quit",))
 
+    def acknowledge_stale(self, device_id: str) -> None:
+        self.calls.append(("acknowledge_stale", device_id))
+
 
 ICON = StandInIcon("otpsync")  # what pystray passes to an item's action
 
@@ -174,6 +178,7 @@ def test_top_level_items_and_their_flags(world: World) -> None:
         "laptop · last backup 12 min ago · next in 5 h 48 min",
         "Codes",
         "Pending imports (1)",
+        "Devices (2)",
         "Export now",
         "Open sync folder",
         "Pause",
@@ -184,9 +189,10 @@ def test_top_level_items_and_their_flags(world: World) -> None:
     assert [t for t, on in enabled.items() if not on] == [texts(menu)[0]]
     assert item(menu, "Codes").submenu is not None
     assert item(menu, "Pending imports").submenu is not None
-    # Separators split header / codes and imports / actions / Quit.
+    assert item(menu, "Devices").submenu is not None
+    # Separators split header / codes, imports and devices / actions / Quit.
     kinds = ["-" if i is Menu.SEPARATOR else "i" for i in menu]
-    assert "".join(kinds) == "i-ii-iiii-i"
+    assert "".join(kinds) == "i-iii-iiii-i"
 
 
 def test_waiting_for_the_passphrase_shows_the_problem_and_a_retry(world: World) -> None:
@@ -222,6 +228,67 @@ def test_a_fresh_home_has_nothing_to_open(make_home: Callable[..., Home]) -> Non
     assert (codes.text, codes.enabled, codes.submenu) == ("Codes (none yet)", False, None)
     assert (pending.text, pending.enabled, pending.submenu) == ("Pending imports (0)", False, None)
     assert texts(menu)[0] == "laptop · no backup yet · next in 5 h 48 min"
+
+
+# --- Devices ----------------------------------------------------------------------------------
+
+
+def test_devices_this_one_then_each_other_with_age_and_count(world: World) -> None:
+    now = PHONE_BACKUP_AT + timedelta(hours=2, minutes=40)
+    status = laptop_status(world.svc, now)
+    (phone,) = status.devices  # recorded when the laptop opened the phone's backup
+    assert (phone.name, phone.last_backup, phone.codes, phone.stale) == (
+        "phone", PHONE_BACKUP_AT, 3, False,
+    )  # fmt: skip
+    devices = item(build_menu(status, Recording(), now=now), "Devices (2)").submenu
+    assert devices is not None
+    assert texts(devices)[0].startswith("laptop (this device) · last backup ")
+    assert texts(devices)[0].endswith(" · next in 5 h 48 min")
+    assert texts(devices)[1:] == ["phone · 2 h ago · 3 codes"]
+    assert not any(i.enabled for i in devices if i is not Menu.SEPARATOR)
+
+
+def test_a_fresh_home_has_seen_no_other_device(make_home: Callable[..., Home]) -> None:
+    svc = service(tray_home(make_home, "laptop"))
+    devices = item(build_menu(laptop_status(svc, datetime.now(UTC)), Recording()), "Devices (1)")
+    assert devices.submenu is not None
+    assert texts(devices.submenu)[1:] == ["No other device seen in the sync folder yet"]
+
+
+def test_a_silent_device_is_marked_and_got_it_acknowledges(
+    world: World, clone_home: Callable[..., Home]
+) -> None:
+    tablet = clone_home("tablet", PHONE_CODES[:2])
+    now = PHONE_BACKUP_AT + timedelta(days=1)
+    old = now - timedelta(days=20, hours=3)
+    world.svc.consider(drop(sealed_backup_at(tablet, old), world.laptop.sync))
+    status = laptop_status(world.svc, now)
+    assert [(d.name, d.stale) for d in status.devices] == [("phone", False), ("tablet", True)]
+    stale_id = status.devices[1].id
+    actions = Recording()
+    menu = build_menu(status, actions, now=now, unacknowledged=frozenset({stale_id}))
+    devices = item(menu, "Devices (3) ⚠").submenu
+    assert devices is not None
+    assert texts(devices)[1:] == [
+        "phone · 24 h ago · 3 codes",  # under two days: counted in hours
+        "⚠ tablet · 20 d ago · 2 codes · silent (click: got it)",
+    ]
+    item(devices, "⚠ tablet")(ICON)
+    assert actions.calls == [("acknowledge_stale", stale_id)]
+    # Acknowledged: still marked, no longer a thing to click.
+    devices = item(build_menu(status, actions, now=now), "Devices (3) ⚠").submenu
+    assert devices is not None
+    assert not item(devices, "⚠ tablet").enabled
+    assert texts(devices)[2] == "⚠ tablet · 20 d ago · 2 codes · silent"
+
+
+def test_stale_after_is_the_configured_limit(world: World, clone_home: Callable[..., Home]) -> None:
+    config = world.laptop.path / "config.toml"
+    config.write_text(config.read_text() + '\n[devices]\nstale_after = "2d"\n')
+    svc = service(world.laptop)
+    now = PHONE_BACKUP_AT + timedelta(days=2, minutes=1)
+    assert [d.stale for d in svc.devices(now)] == [True]
+    assert [d.stale for d in svc.devices(now - timedelta(minutes=2))] == [False]
 
 
 # --- Codes ------------------------------------------------------------------------------------
@@ -561,4 +628,36 @@ def test_menu_items_are_pystray_items(world: World) -> None:
 
     menu = build_menu(world.status, Recording(), now=world.now)
     assert isinstance(menu, Menu)
-    assert len(list(walk(menu))) == 20
+    assert len(list(walk(menu))) == 24  # 20, and Devices: this device, a separator, the phone
+
+
+def test_a_silent_device_asks_for_attention_once(clone_home: Callable[..., Home]) -> None:
+    """The laptop's real daemon finds a tablet backup 20 days old: the icon turns amber and
+    one notification says so; "got it" restores the icon; a later refresh does not ask again."""
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    tablet = clone_home("tablet", PHONE_CODES[:1])
+    drop(sealed_backup_at(tablet, datetime.now(UTC) - timedelta(days=20)), laptop.sync)
+    daemon = Daemon(service(laptop))
+    app = TrayApp(daemon, standin_pystray(), Clipboard(30))
+    icon: StandInIcon = app.icon  # type: ignore[assignment]
+    daemon.start()
+    try:
+        icon.visible = True
+        wait_for(lambda: daemon.status().devices, what="the tablet recorded")
+        app.refresh()
+        (tablet_view,) = daemon.status().devices
+        assert tablet_view.stale
+        assert app.icon_state().attention
+        assert icon.icon is render(app.icon_state())
+        told = [n for n in icon.notifications if n.startswith("tablet:")]
+        assert told == ["tablet: last backup 20 d ago; is otpsync still running there?"]
+        assert "Devices (2) ⚠" in texts(icon.menu)
+        item(icon.menu, "Devices", "⚠ tablet")(icon)  # "got it"
+        assert not app.icon_state().attention
+        assert icon.icon is render(IconState(pending=1))
+        app.refresh()
+        assert [n for n in icon.notifications if n.startswith("tablet:")] == told
+        assert not item(icon.menu, "Devices", "⚠ tablet").enabled
+    finally:
+        app.quit()
+        daemon.stop()
