@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from types import ModuleType
@@ -23,9 +23,12 @@ from typing import Any
 from daemon.core.text import printable
 from daemon.errors import OtpsyncError
 from daemon.runner import Daemon, DaemonStatus, Event
+from daemon.service import PendingView
 from tray.clipboard import Clipboard
 from tray.icon import IconState, render
-from tray.menu import age_text, build_menu, undo_label
+from tray.menu import age_text, build_menu, pending_title, undo_label
+from tray.notify import Action, Notifier, desktop_notifier
+from tray.review import review_window
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,13 @@ CLIPBOARD_CLEAR = 30.0
 class TrayApp:
     """Ties a running ``Daemon`` to a pystray ``Icon``."""
 
-    def __init__(self, daemon: Daemon, pystray: ModuleType, clipboard: Clipboard) -> None:
+    def __init__(
+        self,
+        daemon: Daemon,
+        pystray: ModuleType,
+        clipboard: Clipboard,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.daemon = daemon
         self.clipboard = clipboard
         self._pystray = pystray
@@ -48,6 +57,9 @@ class TrayApp:
         self._stop = threading.Event()
         self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu())
         self._on_ui = _ui_dispatcher(self.icon)
+        self.notifier = notifier or desktop_notifier(self.icon, _glib_icon(self.icon))
+        self._reviewing: set[str] = set()  # entry ids with a Review window open
+        self._refresh_lock = threading.Lock()
         daemon.add_listener(self._on_event)
 
     # --- what the person sees ----------------------------------------------------------------
@@ -91,7 +103,13 @@ class TrayApp:
                 )
 
     def refresh(self) -> None:
-        """Redraw the icon if its state changed, and rebuild the menu."""
+        """Redraw the icon if its state changed, and rebuild the menu. Serialised: the
+        worker's events and the UI's clicks both refresh, and a late one must not draw an
+        older state over a newer one."""
+        with self._refresh_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         self._tell_stale(self.daemon.status())
         state = self.icon_state()
         if state != self._state:
@@ -101,11 +119,13 @@ class TrayApp:
         self.icon.menu = self._menu()
         self.icon.update_menu()
 
-    def notify(self, message: str) -> None:
-        """A desktop notification; a missing notification service is logged, never fatal."""
+    def notify(self, message: str, *, tag: str | None = None,
+               actions: Sequence[Action] = ()) -> None:  # fmt: skip
+        """A desktop notification; a missing notification service is logged, never fatal.
+        Labels and names in it come from files: control characters are escaped."""
+        message = printable(message)
         try:
-            if getattr(self.icon, "HAS_NOTIFICATION", False):
-                self.icon.notify(message, "otpsync")
+            self.notifier.show(message, tag=tag, actions=actions)
         except Exception as exc:
             log.warning("could not show a notification (%s): %s", type(exc).__name__, message)
 
@@ -119,9 +139,48 @@ class TrayApp:
         """On the daemon's worker thread: the redraw goes to the UI thread where needed."""
         self._on_ui(self._safe_refresh)
         if event.kind == "pending":
-            self.notify(f"{event.message} — open the tray menu to review")
-        elif event.kind == "merged" or (event.kind == "error" and self.daemon.status().problem):
+            self._notify_offer(event)
+        elif event.kind == "merged":
+            self._notify_merged(event)
+        elif event.kind == "error" and self.daemon.status().problem:
             self.notify(event.message)
+
+    def _notify_offer(self, event: Event) -> None:
+        """ "Backup from phone: 3 new codes — GitHub — alice, …" with Approve, Review and
+        Reject; the device's previous notification is replaced, not stacked."""
+        outcome = event.data
+        entry, plan = getattr(outcome, "entry", None), getattr(outcome, "plan", None)
+        if entry is None or plan is None:
+            self.notify(f"{event.message} — open the tray menu to review")
+            return
+        labels = [c.incoming.label for c in plan.of("new") + plan.of("updated")]
+        text = f"{event.message} — {label_list(labels)}"
+        if not self.notifier.actions:
+            self.notify(f"{text} — open the tray menu to review", tag=device_tag(entry))
+            return
+        entry_id = entry.id
+        self.notify(text, tag=device_tag(entry), actions=(
+            Action("approve", "Approve", lambda: self.approve(entry_id)),
+            Action("review", "Review", lambda: self.review(entry_id)),
+            Action("reject", "Reject", lambda: self.reject(entry_id)),
+        ))  # fmt: skip
+
+    def _notify_merged(self, event: Event) -> None:
+        """ "Merged 3 new codes from phone: …" with Undo, in place of the offer's."""
+        result = event.data
+        tag = device_tag(result.entry) if result is not None else None
+        after = self.daemon.status()
+        merged_state = (after.codes, after.undo)  # what the vault looked like right after
+
+        def undo_merge() -> None:
+            now = self.daemon.status()
+            if (now.codes, now.undo) != merged_state:
+                self.notify("Not undone: the vault changed since that merge (the menu's Undo"
+                            " names what it would take back)")  # fmt: skip
+                return
+            self.undo()
+
+        self.notify(event.message, tag=tag, actions=(Action("undo", "Undo", undo_merge),))
 
     # --- TrayActions: each a call on the daemon, never blocking the tray's thread --------------
 
@@ -151,7 +210,35 @@ class TrayApp:
         self._after(self.daemon.approve(entry_id))
 
     def reject(self, entry_id: str) -> None:
-        self._after(self.daemon.reject(entry_id))
+        def rejected(view: PendingView) -> None:
+            self.notifier.close(device_tag(view.entry))
+
+        self._after(self.daemon.reject(entry_id), rejected)
+
+    def review(self, entry_id: str) -> None:
+        """Review from a notification: a menu cannot be opened programmatically, so a small
+        window lists the entry's codes (labels only) with Approve and Reject."""
+        view = next((v for v in self.daemon.status().pending if v.entry.id == entry_id), None)
+        if view is None:
+            self.notify("That import is no longer pending")
+            return
+        if entry_id in self._reviewing:
+            return
+        self._reviewing.add(entry_id)
+        lines = [f"{'+' if c.kind == 'new' else '~'} {printable(c.incoming.label)}"
+                 for c in view.offered()]  # fmt: skip
+
+        def decide() -> None:
+            try:
+                choice = review_window(pending_title(view), lines)
+            finally:
+                self._reviewing.discard(entry_id)
+            if choice == "approve":
+                self.approve(entry_id)
+            elif choice == "reject":
+                self.reject(entry_id)
+
+        threading.Thread(target=decide, name="otpsync-review", daemon=True).start()
 
     def export_now(self) -> None:
         self._after(self.daemon.export_now(), lambda d: self.notify(f"Backed up to {d.path.name}"))
@@ -236,9 +323,26 @@ def _release_setup_thread(icon: Any) -> None:
         pending.put(True)
 
 
-def _uses_glib(app: TrayApp) -> bool:
-    module = type(app.icon).__module__
+def _glib_icon(icon: Any) -> bool:
+    module = type(icon).__module__
     return "gtk" in module or "appindicator" in module
+
+
+def _uses_glib(app: TrayApp) -> bool:
+    return _glib_icon(app.icon)
+
+
+def device_tag(entry: Any) -> str:
+    """One notification per device: its id (or, for another app's backups, its name)."""
+    return f"device:{entry.device_id or entry.device}"
+
+
+def label_list(labels: Sequence[str], shown: int = 3) -> str:
+    """ "GitHub — alice, Google — bob, 2 more": labels from files, control characters escaped."""
+    parts = [printable(label) for label in labels[:shown]]
+    if len(labels) > shown:
+        parts.append(f"{len(labels) - shown} more")
+    return ", ".join(parts)
 
 
 def _quit_on_signals(app: TrayApp) -> None:

@@ -553,7 +553,10 @@ def test_a_queued_backup_updates_icon_menu_and_notifies(running: Running) -> Non
     assert icon.icon is render(IconState(pending=1))
     assert icon.title == "otpsync · 1 pending"
     assert "Pending imports (1)" in texts(icon.menu)
-    assert icon.notifications == ["Backup from phone: 3 new codes — open the tray menu to review"]
+    assert icon.notifications == [
+        "Backup from phone: 3 new codes — GitHub — alice, Google — alice@gmail.com,"
+        " Dropbox — alice — open the tray menu to review"
+    ]
 
 
 def test_approve_merge_from_the_menu_changes_the_vault(running: Running) -> None:
