@@ -254,11 +254,13 @@ def _watch_settings(t: _Table, path: Path) -> WatchSettings:
 
 
 def _watch_sources(t: _Table, path: Path) -> tuple[WatchSource, ...]:
-    from daemon import importers
-
     raw = t.doc.get("sources", [])
     if not isinstance(raw, list):
         raise ConfigError(f"{path}: watch.sources must be a list of [[watch.sources]] tables")
+    if not raw:
+        return ()
+    from daemon import importers  # only with sources: the importers cost ~2 MB in the tray
+
     sources = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):

@@ -17,7 +17,6 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon import importers
 from daemon.config import WatchSource
 from daemon.core import backup_format, merge, payload
 from daemon.core.accounts import Account
@@ -312,6 +311,8 @@ class Intake:
 
     def _source_offer(self: Service, data: bytes, source: WatchSource, path: Path) -> Offer:
         """Another app's automatic backup: its importer, its own password, the file's mtime."""
+        from daemon import importers  # imported when needed: an idle tray has no use for it
+
         importer = importers.get(source.format) if source.format != "auto" else (
             importers.get(importers.detect(data))
         )  # fmt: skip

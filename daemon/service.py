@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon import config as config_mod
-from daemon import importers
 from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
 from daemon.core.accounts import Account, Tombstone, utcnow
@@ -51,6 +51,9 @@ from daemon.passphrase import PassphraseSources, get_passphrase, source_at_login
 from daemon.paths import Paths
 from daemon.state import StateFiles
 from daemon.vault_store import Snapshot, VaultStore
+
+if TYPE_CHECKING:
+    from daemon import importers
 
 log = logging.getLogger(__name__)
 
@@ -623,6 +626,8 @@ class Service(Intake):
 
     @staticmethod
     def _importer_for(data: bytes, fmt: str) -> importers.Importer:
+        from daemon import importers  # imported when needed: an idle tray has no use for it
+
         if fmt != "auto":
             return importers.get(fmt)
         try:

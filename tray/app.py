@@ -26,13 +26,13 @@ from daemon.runner import Daemon, DaemonStatus, Event
 from daemon.service import PendingView
 from tray.clipboard import Clipboard
 from tray.icon import IconState, render
-from tray.menu import age_text, build_menu, pending_title, undo_label
+from tray.menu import age_text, build_menu, pending_title, signature, undo_label
 from tray.notify import Action, Notifier, desktop_notifier
 from tray.review import review_window
 
 log = logging.getLogger(__name__)
 
-MENU_REFRESH = 30.0  # seconds: keeps "last backup 12 min ago" current
+MENU_REFRESH = 60.0  # seconds: "last backup 12 min ago" is in minutes; rebuilt if it changed
 CLIPBOARD_CLEAR = 30.0
 
 
@@ -55,11 +55,12 @@ class TrayApp:
         self._acknowledged: set[tuple[str, object]] = set()
         self._stale_told: set[tuple[str, object]] = set()
         self._stop = threading.Event()
-        self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu())
+        self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu()[0])
         self._on_ui = _ui_dispatcher(self.icon)
         self.notifier = notifier or desktop_notifier(self.icon, _glib_icon(self.icon))
         self._reviewing: set[str] = set()  # entry ids with a Review window open
         self._refresh_lock = threading.Lock()
+        self._shown: tuple[object, ...] | None = None  # what the menu on screen shows
         daemon.add_listener(self._on_event)
 
     # --- what the person sees ----------------------------------------------------------------
@@ -80,12 +81,15 @@ class TrayApp:
             if d.stale and (d.id, d.last_backup) not in self._acknowledged
         )
 
-    def _menu(self) -> Any:
+    def _menu(self) -> tuple[Any, tuple[object, ...]]:
+        """The menu for the daemon's status now, and what tells it apart from another: its
+        texts and flags, and the ids its items act on."""
         hint = None if self.clipboard.available else self.clipboard.missing_hint()
         status = self.daemon.status()
-        return build_menu(
-            status, self, clipboard_hint=hint, unacknowledged=self._unacknowledged(status)
-        )
+        unacknowledged = self._unacknowledged(status)
+        menu = build_menu(status, self, clipboard_hint=hint, unacknowledged=unacknowledged)
+        ids = (tuple(c.id for c in status.codes), tuple(v.entry.id for v in status.pending))
+        return menu, (signature(menu), ids)
 
     def _tell_stale(self, status: DaemonStatus) -> None:
         """One notification per device per stale episode."""
@@ -103,7 +107,7 @@ class TrayApp:
                 )
 
     def refresh(self) -> None:
-        """Redraw the icon if its state changed, and rebuild the menu. Serialised: the
+        """Redraw the icon and rebuild the menu, each if what it shows changed. Serialised: the
         worker's events and the UI's clicks both refresh, and a late one must not draw an
         older state over a newer one."""
         with self._refresh_lock:
@@ -116,8 +120,11 @@ class TrayApp:
             self._state = state
             self.icon.icon = render(state)
             self.icon.title = f"otpsync · {state.pending} pending" if state.pending else "otpsync"
-        self.icon.menu = self._menu()
-        self.icon.update_menu()
+        menu, shown = self._menu()
+        if shown != self._shown:  # rebuilding the native menu is what costs: only on a change
+            self._shown = shown
+            self.icon.menu = menu
+            self.icon.update_menu()
 
     def notify(self, message: str, *, tag: str | None = None,
                actions: Sequence[Action] = ()) -> None:  # fmt: skip

@@ -192,6 +192,15 @@ def undo_item(last_change: str | None, actions: TrayActions) -> MenuItem:
     return MenuItem(undo_label(last_change), _click(actions.undo))
 
 
+def signature(menu: Menu) -> tuple[object, ...]:
+    """What ``menu`` shows — texts, enabled flags, submenus — for telling whether a rebuilt
+    menu differs from the one on screen (a native rebuild is the tray's main idle cost)."""
+    return tuple(
+        None if i is Menu.SEPARATOR else (i.text, i.enabled, i.submenu and signature(i.submenu))
+        for i in menu
+    )
+
+
 def build_menu(
     status: DaemonStatus,
     actions: TrayActions,

@@ -664,3 +664,21 @@ def test_a_silent_device_asks_for_attention_once(clone_home: Callable[..., Home]
     finally:
         app.quit()
         daemon.stop()
+
+
+def test_the_menu_is_rebuilt_only_when_what_it_shows_changes(running: Running) -> None:
+    """A native menu rebuild is the idle tray's main cost: refreshes that change nothing
+    shown (the timer's, a status event with nothing new) leave the menu alone."""
+    app, icon = running.app, running.icon
+    app.refresh()
+    shown, updates = icon.menu, icon.menu_updates
+    for _ in range(3):
+        app.refresh()
+    assert (icon.menu, icon.menu_updates) == (shown, updates)
+    running.daemon.set_paused(True)  # "Pause" becomes "Resume": that is a change
+    wait_for(lambda: "Resume" in texts(icon.menu), what="the menu to say Resume")
+    running.daemon.submit(lambda: None).result(timeout=10)  # its events are all out
+    assert icon.menu_updates > updates
+    paused = icon.menu_updates
+    app.refresh()
+    assert icon.menu_updates == paused
