@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 
@@ -24,11 +25,13 @@ CHOICES = ("approve", "reject")
 def review_window(title: str, lines: list[str], timeout: float | None = None) -> str | None:
     """Show the window and wait for the person: "approve", "reject", or None (closed, or
     no display). Blocks: call it off the UI thread."""
+    # No secret in a child's environment: a passphrase the tray was started with stays here.
+    env = {k: v for k, v in os.environ.items() if k != "OTPSYNC_PASSPHRASE"}
     try:
         done = subprocess.run(
             [sys.executable, "-m", "tray.review"],
             input=json.dumps({"title": title, "lines": lines}),
-            capture_output=True, text=True, timeout=timeout, check=False,
+            capture_output=True, text=True, timeout=timeout, check=False, env=env,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.warning("could not open the review window: %s", exc)

@@ -105,3 +105,25 @@ def test_review_from_the_tray_then_approve_merges(
     finally:
         app.quit()
         daemon.stop()
+
+
+def test_the_window_gets_no_passphrase_in_its_environment(
+    display: XServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The window process is started with the tray's environment minus the passphrase."""
+    monkeypatch.setenv("OTPSYNC_PASSPHRASE", "not for children")
+    seen = tmp_path / "env"
+    # sitecustomize runs in the window's interpreter first: it writes down its environment.
+    (tmp_path / "sitecustomize.py").write_text(
+        f"import os, pathlib\npathlib.Path({str(seen)!r}).write_text(repr(sorted(os.environ)))\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    result: list[str | None] = []
+    thread = threading.Thread(target=lambda: result.append(review_window("t", [], timeout=30)))
+    thread.start()
+    press(display, "Escape")
+    thread.join(30)
+    assert result == [None]
+    names = seen.read_text()
+    assert "DISPLAY" in names
+    assert "OTPSYNC_PASSPHRASE" not in names
