@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING
 from daemon.core import merge
 from daemon.core.merge import Change, MergePlan
 from daemon.errors import BackupError, ImportFailed
-from daemon.importers import migration, qr_image
-from daemon.importers.uris import OTPAUTH
 
 if TYPE_CHECKING:
+    from daemon.importers import qr_image
     from daemon.service import ImportPreview, Service
 
 
@@ -26,6 +25,8 @@ class Adding:
 
     def preview_qr(self: Service, source: Path) -> ImportPreview:
         """Plan adding the 2FA codes of every QR code in a picture file. Changes nothing."""
+        from daemon.importers import qr_image  # the importers load when needed, not at start
+
         self.store  # noqa: B018 -- no vault: say so before reading the file
         data = self._read_import_file(source)
         try:
@@ -38,6 +39,7 @@ class Adding:
         """Plan adding the 2FA codes of every QR code on every screen. The capture is never
         written anywhere and is dropped once read."""
         from daemon import screen
+        from daemon.importers import qr_image
 
         self.store  # noqa: B018
         found = qr_image.QrScan()
@@ -48,6 +50,9 @@ class Adding:
 
     def preview_uri(self: Service, text: str) -> ImportPreview:
         """Plan adding the codes of pasted otpauth:// or otpauth-migration:// text."""
+        from daemon.importers import migration, qr_image
+        from daemon.importers.uris import OTPAUTH
+
         self.store  # noqa: B018
         schemes = (OTPAUTH, migration.SCHEME)
         links = tuple(t.strip() for t in text.splitlines() if t.strip().lower().startswith(schemes))

@@ -82,6 +82,7 @@ class Config:
     clipboard_clear: float = 30.0
     hotkey: str = ""  # "<ctrl>+<alt>+o": opens the codes window (X11; see tray/hotkey.py)
     heartbeat: float = 60.0  # [daemon]: how often the worker says it is alive (status.json)
+    stale_after: float = 14 * 86400  # [devices]: a peer silent this long is marked
 
 
 _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -96,6 +97,7 @@ _TABLES = {
                       "key_file"},
     "tray": {"clipboard_clear", "hotkey"},
     "daemon": {"heartbeat"},
+    "devices": {"stale_after"},
 }  # fmt: skip
 
 
@@ -225,6 +227,7 @@ def parse(text: str, path: Path) -> Config:
         clipboard_clear=top.table("tray").duration("clipboard_clear", 30.0, 1, 3600),
         hotkey=_hotkey(top.table("tray").get("hotkey", str, ""), path),
         heartbeat=top.table("daemon").duration("heartbeat", 60.0, 1, 3600),
+        stale_after=top.table("devices").duration("stale_after", 14 * 86400, 3600, 365 * 86400),
     )
 
 
@@ -298,11 +301,13 @@ def _watch_settings(t: _Table, path: Path) -> WatchSettings:
 
 
 def _watch_sources(t: _Table, path: Path) -> tuple[WatchSource, ...]:
-    from daemon import importers
-
     raw = t.doc.get("sources", [])
     if not isinstance(raw, list):
         raise ConfigError(f"{path}: watch.sources must be a list of [[watch.sources]] tables")
+    if not raw:
+        return ()
+    from daemon import importers  # only with sources: the importers cost ~2 MB in the tray
+
     sources = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):

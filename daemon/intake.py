@@ -19,7 +19,6 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon import importers
 from daemon.config import WatchSource
 from daemon.core import backup_format, merge, payload
 from daemon.core.accounts import Account
@@ -52,6 +51,7 @@ from daemon.passphrase import source_password
 from daemon.state import file_stamp, now_text, time_of
 
 if TYPE_CHECKING:
+    from daemon import importers
     from daemon.service import Exported, Service
 
 log = logging.getLogger(__name__)
@@ -441,6 +441,8 @@ class Intake:
     def _source_importer(data: bytes, source: WatchSource) -> tuple[importers.Importer, str | None]:
         """The source's format, or the one its content shows. A file nothing claims may be an
         old andOTP backup (no header): then the source's password is asked and tried."""
+        from daemon import importers  # imported when needed: an idle tray has no use for it
+
         if source.format != "auto":
             return importers.get(source.format), None
         try:

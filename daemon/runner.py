@@ -4,7 +4,8 @@ All work on the vault and on files happens on one worker thread, in order, so no
 APScheduler's jobs, watchdog's events and the tray's clicks only put work on its queue. The
 tray and ``otpsync run --headless`` drive a ``Daemon``; listeners hear about new pending
 imports, merges, exports and errors. The CLI cooperates through files and locks: a change it
-makes (``approve``, ``add``…) is noticed within a second.
+makes (``approve``, ``add``…) is noticed at once, by a native event on the file (LocalWatch),
+with a slow stat rescan as the safety net.
 """
 
 from __future__ import annotations
@@ -29,17 +30,26 @@ from apscheduler.triggers.interval import IntervalTrigger
 from daemon.core.durations import format_duration
 from daemon.core.payload import VaultData
 from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable, WriteFailed
-from daemon.fsutil import write_atomic
+from daemon.fsutil import ensure_private_dir, write_atomic
 from daemon.intake import describe_claims
 from daemon.notices import Coalescer, DeviceOffer, Notice
-from daemon.service import Approved, Exported, ImportPreview, Outcome, PendingView, Service
+from daemon.service import (
+    Approved,
+    DeviceView,
+    Exported,
+    ImportPreview,
+    Outcome,
+    PendingView,
+    Service,
+)
 from daemon.state import LastExport, heartbeat_stale, now_text
-from daemon.watcher import NativeWatch, SettleTracker, scan, stamp_of
+from daemon.watcher import LocalWatch, NativeWatch, SettleTracker, scan, stamp_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LOCAL_CHECK = 1.0  # how often the worker looks for changes the CLI made (two stats)
+LOCAL_CHECK = 1.0  # without native events: how often to stat for changes the CLI made
+LOCAL_RESCAN = 60.0  # with them: the safety rescan (and when a device may turn stale)
 LOCKED_RETRY = 30.0  # waiting for the passphrase: how often to ask its sources again
 LOCKED_PROBLEM = "passphrase unavailable: backups wait for it"
 RETRY_MAX = 600.0  # the longest wait between two tries of a failing export
@@ -98,6 +108,7 @@ class DaemonStatus:
     heartbeat: datetime | None = None  # when the worker last said it is alive
     heartbeat_every: float = 60.0
     claims: tuple[str, ...] = ()  # files claiming this device's id that it did not write
+    devices: tuple[DeviceView, ...] = ()  # the other devices seen in the folder
     extra: dict[str, Any] = field(default_factory=dict)
 
     def unresponsive_since(self, now: datetime | None = None) -> datetime | None:
@@ -132,7 +143,9 @@ class Daemon:
         self._export_due: float | None = None
         self._next_rescan = 0.0
         self._next_local_check = 0.0
-        self._local_stamps: tuple[object, object] | None = None
+        self._local_stamps: tuple[object, ...] | None = None
+        self._local_watch: LocalWatch | None = None
+        self._local_dirty = threading.Event()  # set on the observer's thread
         self._watch_failed = False
         self._locked = False
         self._next_unlock = 0.0
@@ -206,6 +219,7 @@ class Daemon:
         if self._paused:
             self._scheduler.pause()
         self._start_watch()
+        self._start_local_watch()
         self._next_rescan = 0.0  # the startup scan: right away
         if self.cfg.export.on_start:
             self._queue.put(self._scheduled_export)
@@ -251,6 +265,9 @@ class Daemon:
         if self._watch is not None:
             self._watch.stop()
             self._watch = None
+        if self._local_watch is not None:
+            self._local_watch.stop()
+            self._local_watch = None
 
     def _release(self) -> None:
         if self._instance_lock.is_locked:
@@ -301,6 +318,26 @@ class Daemon:
             log.log(level, "native watching unavailable (%s); relying on rescans", exc)
             self._watch_failed = True
             self._watch = None
+
+    def _local_files(self) -> list[Path]:
+        svc = self.service
+        return [svc.paths.vault_file, svc.inbox.index_file, svc.state.devices_file,
+                svc.state.dir / "last_export.json"]  # fmt: skip
+
+    def _start_local_watch(self) -> None:
+        """Events on the files the CLI writes; without them (no inotify) the 1 s poll."""
+        try:
+            ensure_private_dir(self.service.inbox.dir)  # so its folder can be watched
+            watch = LocalWatch(self._local_files(), self._local_changed)
+            watch.start()
+        except OSError as exc:
+            log.warning("no file events for local changes (%s); checking every second", exc)
+            return
+        self._local_watch = watch
+
+    def _local_changed(self) -> None:
+        self._local_dirty.set()
+        self._queue.put(_wake)
 
     def _ensure_watch(self) -> None:
         """Restart the native observer if it is not running. Removing the sync folder kills
@@ -431,7 +468,7 @@ class Daemon:
 
     def _run(self) -> None:
         while True:
-            timeout = max(0.0, min(self._next_wakeup() - time.monotonic(), LOCAL_CHECK))
+            timeout = max(0.0, self._next_wakeup() - time.monotonic())
             try:
                 job = self._queue.get(timeout=timeout)
             except queue.Empty:
@@ -465,7 +502,8 @@ class Daemon:
         now = time.monotonic()
         if self._locked:
             return self._next_unlock
-        deadlines = [self._next_local_check]
+        beat_due = now + max(0.0, self.cfg.heartbeat - (time.time() - self._last_beat))
+        deadlines = [self._next_local_check, beat_due]
         if not self._paused:
             deadlines.append(self._next_rescan)
             if (settle := self._tracker.next_deadline()) is not None:
@@ -485,9 +523,11 @@ class Daemon:
             if now >= self._next_unlock:
                 self._try_unlock()
             return
-        if now >= self._next_local_check:
-            self._next_local_check = now + LOCAL_CHECK
-            self._check_local_changes()
+        if self._local_dirty.is_set() or now >= self._next_local_check:
+            safety = not self._local_dirty.is_set()
+            self._local_dirty.clear()  # an event from here on wakes the worker again
+            self._next_local_check = now + (LOCAL_RESCAN if self._local_watch else LOCAL_CHECK)
+            self._check_local_changes(safety)
         if self._paused:
             return
         if now >= self._next_rescan:
@@ -517,9 +557,10 @@ class Daemon:
     def _beat(self) -> None:
         """The heartbeat: every ``[daemon] heartbeat`` (and with every status change),
         status.json says the worker is alive; ``status`` and the tray tell a stuck worker
-        from a running one by it. It rides on the worker's wakeups, it adds none. Wall
+        from a running one by it. Wall
         clock, so a resume from suspend beats at once; also what could not be written
-        before (a full disk) is written now."""
+        before (a full disk) is written now. Idle, the beat is the worker's only wakeup
+        (``_next_wakeup``)."""
         now = time.time()
         if 0 <= now - self._last_beat < self.cfg.heartbeat:
             return
@@ -610,13 +651,14 @@ class Daemon:
         else:
             log.debug("%s: %s", outcome.path.name, outcome.kind)
 
-    def _check_local_changes(self) -> None:
-        """The CLI may have changed the vault or the queue: refresh, and export soon."""
-        stamps = (
-            stamp_of(self.service.paths.vault_file),
-            stamp_of(self.service.inbox.index_file),
-        )
+    def _check_local_changes(self, safety: bool = False) -> None:
+        """The CLI may have changed the vault, the queue or the records of devices and
+        exports: refresh, and export soon. ``safety`` (the slow rescan): also see whether a
+        device has turned stale since."""
+        stamps = tuple(stamp_of(path) for path in self._local_files())
         if stamps == self._local_stamps:
+            if safety and tuple(self.service.devices()) != self.status().devices:
+                self._refresh()
             return
         vault_changed = self._local_stamps is None or stamps[0] != self._local_stamps[0]
         first = self._local_stamps is None
@@ -686,7 +728,8 @@ class Daemon:
             self._tracker.forget(path)
         claims = describe_claims(self.cfg.device, self.service.own_claims())
         changes: dict[str, Any] = {"pending": pending, "claims": tuple(claims),
-                                   "last_export": self.service.state.last_export()}  # fmt: skip
+                                   "last_export": self.service.state.last_export(),
+                                   "devices": tuple(self.service.devices())}  # fmt: skip
         if vault_changed:
             changes["codes"] = _labels(self.service.vault().accounts)
             changes["undo"] = self.service.last_change()

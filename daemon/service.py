@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon import config as config_mod
-from daemon import importers, vault_store
+from daemon import vault_store
 from daemon.adding import Adding
 from daemon.config import Config
 from daemon.core import backup_format, filenames, merge, payload
@@ -72,6 +73,9 @@ from daemon.paths import Paths
 from daemon.state import StateFiles, file_stamp, heartbeat_stale, parse_time
 from daemon.vault_store import Snapshot, VaultStore
 
+if TYPE_CHECKING:
+    from daemon import importers
+
 log = logging.getLogger(__name__)
 
 
@@ -103,6 +107,29 @@ class Exported:
     path: Path
     codes: int
     pruned: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """Another device, as its newest backup opened here showed it (state/devices.json):
+    what "phone · 2 h ago · 42 codes" is made of. ``stale``: silent longer than
+    ``[devices] stale_after`` when the view was made."""
+
+    id: str
+    name: str
+    last_backup: datetime | None
+    codes: int
+    stale: bool
+
+    def as_json(self) -> dict[str, object]:
+        when = self.last_backup
+        return {
+            "name": self.name,
+            "id": self.id,
+            "last_backup": when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None,
+            "codes": self.codes,
+            "stale": self.stale,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -709,6 +736,8 @@ class Service(Intake, Adding):
 
     @staticmethod
     def _importer_for(data: bytes, fmt: str, password: str | None) -> importers.Importer:
+        from daemon import importers  # imported when needed: an idle tray has no use for it
+
         if fmt != "auto":
             return importers.get(fmt)
         try:
@@ -751,6 +780,21 @@ class Service(Intake, Adding):
         if removed:
             log.info("removed %d temp file(s) left by an interrupted write", len(removed))
         return removed
+
+    def devices(self, now: datetime | None = None) -> list[DeviceView]:
+        """The other devices seen in the sync folder, by name. Needs no passphrase: what
+        intake recorded when their backups opened (a name is the device's own claim,
+        authenticated with the shared passphrase)."""
+        now = now or datetime.now(UTC)
+        limit = self.config.stale_after
+        views = []
+        for device_id, seen in self.state.devices().items():
+            when = _utc_time(seen.get("created"))
+            stale = when is None or (now - when).total_seconds() > limit
+            codes = seen.get("codes")
+            count = codes if isinstance(codes, int) else 0
+            views.append(DeviceView(device_id, str(seen.get("name") or "?"), when, count, stale))
+        return sorted(views, key=lambda d: (d.name.casefold(), d.id))
 
     def daemon_status(self) -> dict[str, object]:
         """``otpsync status``: needs no passphrase (config and state files only)."""
@@ -796,6 +840,7 @@ class Service(Intake, Adding):
             ],
             "not_written_here": claims["forged"],
             "identity_clash": claims["identity-clash"],
+            "devices": [d.as_json() for d in self.devices()],
         }
 
 
@@ -806,6 +851,17 @@ def _disk_full(folder: Path) -> bool:
     except (OSError, AttributeError):  # no statvfs on Windows
         return False
     return st.f_bavail == 0
+
+
+def _utc_time(text: object) -> datetime | None:
+    """An ISO 8601 time from a state file, as an aware UTC datetime (None if unusable)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _same_dir(out: Path, folder: Path) -> bool:
@@ -827,6 +883,7 @@ def _suffixed(path: Path, n: int) -> str:
 
 __all__ = [
     "Approved",
+    "DeviceView",
     "Exported",
     "ImportPreview",
     "InitResult",

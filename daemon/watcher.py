@@ -243,3 +243,37 @@ class NativeWatch:
     def stop(self) -> None:
         self.observer.stop()
         self.observer.join(timeout=10)
+
+
+class _FilesHandler(FileSystemEventHandler):
+    def __init__(self, files: frozenset[str], changed: Callable[[], None]) -> None:
+        self.files, self.changed = files, changed
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+            return
+        raws = (event.src_path, getattr(event, "dest_path", ""))
+        if any(raw and os.fsdecode(raw) in self.files for raw in raws):
+            self.changed()
+
+
+class LocalWatch:
+    """Native events on a few files of this home (the vault, the queue's index…), so the
+    daemon hears of a change the CLI made at once, instead of stat-polling for it every
+    second. Each file's folder is watched, not recursively: atomic writes replace the file,
+    which only an event on its folder sees. Folders that do not exist are left out."""
+
+    def __init__(self, files: list[Path], changed: Callable[[], None]) -> None:
+        self.observer = Observer()
+        self.observer.daemon = True
+        handler = _FilesHandler(frozenset(str(f) for f in files), changed)
+        for folder in sorted({f.parent for f in files}):
+            if folder.is_dir():
+                self.observer.schedule(handler, str(folder), recursive=False)
+
+    def start(self) -> None:
+        self.observer.start()
+
+    def stop(self) -> None:
+        self.observer.stop()
+        self.observer.join(timeout=10)

@@ -25,6 +25,7 @@ def test_defaults_and_home_expansion(tmp_path: Path) -> None:
     assert cfg.keyring is True
     assert cfg.snapshots == 20
     assert cfg.kdf.memory_kib == 128 * 1024
+    assert cfg.stale_after == 14 * 86400
 
 
 def test_watch_source_key_file(tmp_path: Path) -> None:
@@ -90,6 +91,10 @@ def test_example_config_is_valid_and_complete(tmp_path: Path) -> None:
             "same name",
         ),
         (GOOD + "[watch]\nsources = 3\n", "list of"),
+        (GOOD + "[devices]\nstale_after = '2 weeks'\n", "devices.stale_after: '2 weeks' is not"),
+        (GOOD + "[devices]\nstale_after = '10m'\n", "stale_after must be between 1 h and 365 d"),
+        (GOOD + "[devices]\nstale_after = 14\n", "devices.stale_after must be a string"),
+        (GOOD + "[devices]\nstale = '1d'\n", "unknown key 'devices.stale'"),
         ('sync_folder = "x"\n', "device and sync_folder must be set"),
         ('device = "my laptop"\nsync_folder = "x"\n', "device name 'my laptop'"),
     ],

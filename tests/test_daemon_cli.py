@@ -34,7 +34,7 @@ GITHUB_URI = f"otpauth://totp/GitHub:alice?secret={code(1).secret}&issuer=GitHub
 STATUS_KEYS = {"running", "responding", "pid", "heartbeat", "state_disk_full", "device",
                "sync_folder", "last_export", "next_export", "export_failure", "pending",
                "watch_mode", "last_error", "warnings", "not_written_here",
-               "identity_clash"}  # fmt: skip
+               "identity_clash", "devices"}  # fmt: skip
 
 
 def last_export(home: Home) -> str | None:
@@ -121,7 +121,8 @@ def test_status_json_while_running_and_after_stop(make_home: MakeHome, spawn: Sp
                     "state_disk_full": False, "device": "laptop", "sync_folder": str(home.sync),
                     "last_export": None, "next_export": None, "export_failure": None,
                     "pending": 0, "watch_mode": "native", "last_error": None,
-                    "warnings": [], "not_written_here": [], "identity_clash": []}  # fmt: skip
+                    "warnings": [], "not_written_here": [], "identity_clash": [],
+                    "devices": []}  # fmt: skip
 
     daemon = spawn(home)
     daemon.wait_running()
@@ -140,6 +141,8 @@ def test_status_json_while_running_and_after_stop(make_home: MakeHome, spawn: Sp
     status = wait_for(lambda: (s := status_json(home))["pending"] and s["last_error"] and s,
                       what="a pending entry and an error")  # fmt: skip
     assert set(status["last_error"]) == {"time", "message"}
+    seen = [(d["name"], d["codes"], d["stale"]) for d in status["devices"]]
+    assert seen == [("tablet", 1, False)]
     assert bad.name in status["last_error"]["message"]
 
     assert daemon.stop() == 0

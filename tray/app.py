@@ -14,43 +14,63 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from daemon.core.display import shown
 from daemon.errors import ImportFailed, OtpsyncError
-from daemon.runner import Daemon, Event
-from daemon.service import ImportPreview, Service, child_env
+from daemon.runner import Daemon, DaemonStatus, Event, Notice
+from daemon.service import ImportPreview, PendingView, Service, child_env
 from tray.clipboard import Clipboard
 from tray.file_chooser import choose_image
 from tray.hotkey import Hotkey, HotkeyUnavailable, X11Hotkey
 from tray.icon import IconState, render
-from tray.menu import build_menu, undo_label
+from tray.menu import age_text, build_menu, pending_title, signature, undo_label
+from tray.notify import Action, Notifier, desktop_notifier
+from tray.review import review_window
 
 log = logging.getLogger(__name__)
 
-MENU_REFRESH = 30.0  # seconds: keeps "last backup 12 min ago" current
+# Seconds between refreshes for relative times ("last backup 12 min ago"); any other change
+# rebuilds the menu at once, on its event. A native rebuild of a 50-code menu costs ~20 ms
+# of CPU here: once a minute that alone would be 1.1 s/hour, over the idle budget.
+MENU_REFRESH = 300.0
 CLIPBOARD_CLEAR = 30.0
 
 
 class TrayApp:
     """Ties a running ``Daemon`` to a pystray ``Icon``."""
 
-    def __init__(self, daemon: Daemon, pystray: ModuleType, clipboard: Clipboard) -> None:
+    def __init__(
+        self,
+        daemon: Daemon,
+        pystray: ModuleType,
+        clipboard: Clipboard,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.daemon = daemon
         self.clipboard = clipboard
         self._pystray = pystray
         self._state: IconState | None = None
+        # Stale devices the person said "got it" to, and those already notified: (id, last
+        # backup). A newer backup that goes stale again is a new episode: attention once more.
+        self._acknowledged: set[tuple[str, object]] = set()
+        self._stale_told: set[tuple[str, object]] = set()
         self._stop = threading.Event()
-        self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu())
+        self.icon = pystray.Icon("otpsync", render(IconState()), "otpsync", menu=self._menu()[0])
         self._on_ui = _ui_dispatcher(self.icon)
         self._codes_window: subprocess.Popen[str] | None = None
         self._opening_codes = False
         # The platform's file dialog (a child process); tests put a chooser of their own here.
         self.choose_image: Callable[[Callable[[Path | None], None]], None] = choose_image
+        self.notifier = notifier or desktop_notifier(self.icon, _glib_icon(self.icon))
+        self._reviewing: set[str] = set()  # entry ids with a Review window open
+        self._refresh_lock = threading.Lock()
+        self._shown: tuple[object, ...] | None = None  # what the menu on screen shows
         daemon.add_listener(self._on_event)
 
     # --- what the person sees ----------------------------------------------------------------
@@ -62,27 +82,66 @@ class TrayApp:
             pending=len(status.pending),
             paused=status.paused,
             error=bool(status.problem or status.claims or stuck),
+            attention=bool(self._unacknowledged(status)),
         )
 
-    def _menu(self) -> Any:
+    def _unacknowledged(self, status: DaemonStatus) -> frozenset[str]:
+        return frozenset(
+            d.id
+            for d in status.devices
+            if d.stale and (d.id, d.last_backup) not in self._acknowledged
+        )
+
+    def _menu(self) -> tuple[Any, tuple[object, ...]]:
+        """The menu for the daemon's status now, and what tells it apart from another: its
+        texts and flags, and the ids its items act on."""
         hint = None if self.clipboard.available else self.clipboard.missing_hint()
-        return build_menu(self.daemon.status(), self, clipboard_hint=hint)
+        status = self.daemon.status()
+        unacknowledged = self._unacknowledged(status)
+        menu = build_menu(status, self, clipboard_hint=hint, unacknowledged=unacknowledged)
+        ids = (tuple(c.id for c in status.codes), tuple(v.entry.id for v in status.pending))
+        return menu, (signature(menu), ids)
+
+    def _tell_stale(self, status: DaemonStatus) -> None:
+        """One notification per device per stale episode."""
+        for d in status.devices:
+            key = (d.id, d.last_backup)
+            if d.stale and key not in self._stale_told and key not in self._acknowledged:
+                self._stale_told.add(key)
+                ago = (
+                    age_text((datetime.now(UTC) - d.last_backup).total_seconds())
+                    if d.last_backup
+                    else "long ago"
+                )
+                self.notify(f"{shown(d.name)}: last backup {ago}; is otpsync still running there?")
 
     def refresh(self) -> None:
-        """Redraw the icon if its state changed, and rebuild the menu."""
+        """Redraw the icon and rebuild the menu, each if what it shows changed. Serialised: the
+        worker's events and the UI's clicks both refresh, and a late one must not draw an
+        older state over a newer one."""
+        with self._refresh_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self._tell_stale(self.daemon.status())
         state = self.icon_state()
         if state != self._state:
             self._state = state
             self.icon.icon = render(state)
             self.icon.title = f"otpsync · {state.pending} pending" if state.pending else "otpsync"
-        self.icon.menu = self._menu()
-        self.icon.update_menu()
+        menu, shown = self._menu()
+        if shown != self._shown:  # rebuilding the native menu is what costs: only on a change
+            self._shown = shown
+            self.icon.menu = menu
+            self.icon.update_menu()
 
-    def notify(self, message: str) -> None:
-        """A desktop notification; a missing notification service is logged, never fatal."""
+    def notify(self, message: str, *, tag: str | None = None,
+               actions: Sequence[Action] = ()) -> None:  # fmt: skip
+        """A desktop notification; a missing notification service is logged, never fatal.
+        Labels and names in it come from files: control characters are escaped."""
+        message = shown(message)
         try:
-            if getattr(self.icon, "HAS_NOTIFICATION", False):
-                self.icon.notify(shown(message), "otpsync")
+            self.notifier.show(message, tag=tag, actions=actions)
         except Exception as exc:
             log.warning("could not show a notification (%s): %s", type(exc).__name__, message)
 
@@ -96,9 +155,51 @@ class TrayApp:
         """On the daemon's worker thread: the redraw goes to the UI thread where needed."""
         self._on_ui(self._safe_refresh)
         if event.kind == "notify":  # a burst of queued backups, told once (daemon/notices.py)
-            self.notify(f"{event.message} — open the tray menu to review")
-        elif event.kind == "merged" or (event.kind == "error" and self.daemon.status().problem):
+            self._notify_offer(event.data)
+        elif event.kind == "merged":
+            self._notify_merged(event)
+        elif event.kind == "error" and self.daemon.status().problem:
             self.notify(event.message)
+
+    def _notify_offer(self, notice: Notice) -> None:
+        """ "Backup from phone: 3 new codes — GitHub — alice, …" with Approve, Review and
+        Reject, once per burst (daemon/notices.py); the device's previous notification is
+        replaced, not stacked. Several devices at once: one summary, reviewed in the menu."""
+        if len(notice.offers) != 1:
+            self.notify(f"{notice.message} — open the tray menu to review", tag="offers")
+            return
+        (offer,) = notice.offers
+        tag = device_tag(offer)
+        view = next((v for v in self.daemon.status().pending if v.entry.id == offer.entry_id), None)
+        if view is None:  # approved or rejected meanwhile (the menu, the CLI)
+            return
+        text = f"{notice.message} — {label_list([c.incoming.label for c in view.offered()])}"
+        if not self.notifier.actions:
+            self.notify(f"{text} — open the tray menu to review", tag=tag)
+            return
+        entry_id = offer.entry_id
+        self.notify(text, tag=tag, actions=(
+            Action("approve", "Approve", lambda: self.approve(entry_id)),
+            Action("review", "Review", lambda: self.review(entry_id)),
+            Action("reject", "Reject", lambda: self.reject(entry_id)),
+        ))  # fmt: skip
+
+    def _notify_merged(self, event: Event) -> None:
+        """ "Merged 3 new codes from phone: …" with Undo, in place of the offer's."""
+        result = event.data
+        tag = device_tag(result.entry) if result is not None else None
+        after = self.daemon.status()
+        merged_state = (after.codes, after.undo)  # what the vault looked like right after
+
+        def undo_merge() -> None:
+            now = self.daemon.status()
+            if (now.codes, now.undo) != merged_state:
+                self.notify("Not undone: the vault changed since that merge (the menu's Undo"
+                            " names what it would take back)")  # fmt: skip
+                return
+            self.undo()
+
+        self.notify(event.message, tag=tag, actions=(Action("undo", "Undo", undo_merge),))
 
     # --- TrayActions: each a call on the daemon, never blocking the tray's thread --------------
 
@@ -128,7 +229,35 @@ class TrayApp:
         self._after(self.daemon.approve(entry_id))
 
     def reject(self, entry_id: str) -> None:
-        self._after(self.daemon.reject(entry_id))
+        def rejected(view: PendingView) -> None:
+            self.notifier.close(device_tag(view.entry))
+
+        self._after(self.daemon.reject(entry_id), rejected)
+
+    def review(self, entry_id: str) -> None:
+        """Review from a notification: a menu cannot be opened programmatically, so a small
+        window lists the entry's codes (labels only) with Approve and Reject."""
+        view = next((v for v in self.daemon.status().pending if v.entry.id == entry_id), None)
+        if view is None:
+            self.notify("That import is no longer pending")
+            return
+        if entry_id in self._reviewing:
+            return
+        self._reviewing.add(entry_id)
+        lines = [f"{'+' if c.kind == 'new' else '~'} {shown(c.incoming.label)}"
+                 for c in view.offered()]  # fmt: skip
+
+        def decide() -> None:
+            try:
+                choice = review_window(pending_title(view), lines)
+            finally:
+                self._reviewing.discard(entry_id)
+            if choice == "approve":
+                self.approve(entry_id)
+            elif choice == "reject":
+                self.reject(entry_id)
+
+        threading.Thread(target=decide, name="otpsync-review", daemon=True).start()
 
     def export_now(self) -> None:
         self._after(self.daemon.export_now(), lambda d: self.notify(f"Backed up to {d.path.name}"))
@@ -228,6 +357,13 @@ class TrayApp:
 
         self.daemon.add_codes(plan).add_done_callback(finished)
 
+    def acknowledge_stale(self, device_id: str) -> None:
+        """ "Got it" on a stale device: the icon stops asking for attention about it."""
+        for d in self.daemon.status().devices:
+            if d.id == device_id:
+                self._acknowledged.add((d.id, d.last_backup))
+        self._safe_refresh()
+
     def toggle_pause(self) -> None:
         self.daemon.set_paused(not self.daemon.status().paused)
 
@@ -301,9 +437,26 @@ def _release_setup_thread(icon: Any) -> None:
         pending.put(True)
 
 
-def _uses_glib(app: TrayApp) -> bool:
-    module = type(app.icon).__module__
+def _glib_icon(icon: Any) -> bool:
+    module = type(icon).__module__
     return "gtk" in module or "appindicator" in module
+
+
+def _uses_glib(app: TrayApp) -> bool:
+    return _glib_icon(app.icon)
+
+
+def device_tag(entry: Any) -> str:
+    """One notification per device: its id (or, for another app's backups, its name)."""
+    return f"device:{entry.device_id or entry.device}"
+
+
+def label_list(labels: Sequence[str], listed: int = 3) -> str:
+    """ "GitHub — alice, Google — bob, 2 more": labels from files, control characters escaped."""
+    parts = [shown(label) for label in labels[:listed]]
+    if len(labels) > listed:
+        parts.append(f"{len(labels) - listed} more")
+    return ", ".join(parts)
 
 
 def _quit_on_signals(app: TrayApp) -> None:

@@ -1,8 +1,8 @@
 """The tray icon, drawn with Pillow at runtime: a padlock on a rounded tile, plus state.
 
 Drawn at 4x and scaled down, so the shapes stay crisp from 16 to 64 px. States: normal (blue),
-paused (grey, two bars), error (amber tile, "!"), and a red badge with the number of pending
-imports (1–9, then "9+").
+paused (grey, two bars), error or attention (amber tile, "!"), and a red badge with the
+number of pending imports (1–9, then "9+").
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class IconState:
     pending: int = 0
     paused: bool = False
     error: bool = False
+    attention: bool = False  # e.g. a device silent too long, until the person says "got it"
 
     @property
     def badge(self) -> str:
@@ -60,11 +61,12 @@ def render(state: IconState, size: int = 64) -> Image.Image:
     s = size * SCALE
     img = Image.new("RGBA", (s, s), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    tile = AMBER if state.error else GREY if state.paused else BLUE
+    alert = state.error or state.attention
+    tile = AMBER if alert else GREY if state.paused else BLUE
     d.rounded_rectangle((0, 0, s - 1, s - 1), radius=s * 0.22, fill=tile)
 
     # The padlock: a body and a shackle, or the state's symbol in its place.
-    if state.error:
+    if alert:
         _centered_text(d, (0, 0, s, s), "!", int(s * 0.72))
     elif state.paused:
         w, h = s * 0.13, s * 0.46

@@ -7,6 +7,7 @@ calls the service. ``Menu`` and ``MenuItem`` come from ``pystray._base`` through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import groupby
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from daemon.core.display import shown
 from daemon.core.durations import format_duration
 from daemon.runner import CodeLabel, DaemonStatus
-from daemon.service import PendingView
+from daemon.service import DeviceView, PendingView
 from tray.backend import pystray_base
 
 if TYPE_CHECKING:
@@ -41,10 +42,56 @@ class TrayActions(Protocol):
     def add_from_image(self) -> None: ...
     def paste_link(self) -> None: ...
     def quit(self) -> None: ...
+    def acknowledge_stale(self, device_id: str) -> None: ...
 
 
 def _click(fn: Callable[[], None]) -> Callable[[object, object], None]:
     return lambda _icon, _item: fn()
+
+
+def age_text(seconds: float) -> str:
+    """Coarse, for the Devices list: "just now", "12 min ago", "2 h ago", "16 d ago"."""
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def device_text(device: DeviceView, now: datetime | None = None) -> str:
+    """ "phone · 2 h ago · 42 codes"; a stale one "⚠ tablet · 20 d ago · 1 code · silent"."""
+    now = now or datetime.now(UTC)
+    when = device.last_backup
+    parts = [shown(device.name), age_text((now - when).total_seconds()) if when else "?"]
+    parts.append(f"{device.codes} code{'s' if device.codes != 1 else ''}")
+    if device.stale:
+        return "⚠ " + " · ".join(parts) + " · silent"
+    return " · ".join(parts)
+
+
+def own_device_text(status: DaemonStatus, now: datetime | None = None) -> str:
+    """ "laptop (this device) · last backup 12 min ago · next in 5 h 48 min"."""
+    head = header_text(status, now)
+    return head.replace(status.device, f"{status.device} (this device)", 1)
+
+
+def _devices_menu(
+    status: DaemonStatus, actions: TrayActions, unacknowledged: frozenset[str], now: datetime
+) -> Menu:
+    """This device first, then the others by name. A stale device not yet acknowledged is a
+    clickable item ("got it" clears the icon's attention state); every other line is text."""
+    items = [MenuItem(own_device_text(status, now), None, enabled=False), Menu.SEPARATOR]
+    if not status.devices:
+        items.append(MenuItem("No other device seen in the sync folder yet", None, enabled=False))
+    for device in status.devices:
+        if device.id in unacknowledged:
+            click = _click(lambda d=device.id: actions.acknowledge_stale(d))
+            items.append(MenuItem(device_text(device, now) + " (click: got it)", click))
+        else:
+            items.append(MenuItem(device_text(device, now), None, enabled=False))
+    return Menu(*items)
 
 
 def header_text(status: DaemonStatus, now: datetime | None = None) -> str:
@@ -109,18 +156,33 @@ def _code_item(code: CodeLabel, actions: TrayActions, enabled: bool, text: str) 
     return MenuItem(shown(text), _click(lambda: actions.copy_code(account_id)), enabled=enabled)
 
 
+def natural_key(text: str) -> tuple[str | int, ...]:
+    """Sort key that reads digit runs as numbers: "Service2" before "Service10". Parts
+    alternate text, number, text… (``re.split`` starts with text), so keys always compare."""
+    parts = re.split(r"(\d+)", text.casefold())
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+def _code_key(code: CodeLabel) -> tuple[tuple[str | int, ...], ...]:
+    return natural_key(code.issuer), natural_key(code.account)
+
+
 def _codes_menu(
     codes: tuple[CodeLabel, ...], actions: TrayActions, clipboard_hint: str | None
 ) -> Menu:
     enabled = clipboard_hint is None
     notice = [MenuItem(clipboard_hint, None, enabled=False), Menu.SEPARATOR] if not enabled else []
-    ordered = sorted(codes, key=lambda c: (c.issuer.casefold(), c.account.casefold()))
+    ordered = sorted(codes, key=_code_key)
     if len(ordered) <= GROUP_ABOVE:
         return Menu(*notice, *(_code_item(c, actions, enabled, c.label) for c in ordered))
     groups = []
     # One submenu per issuer, whatever its spelling ("GitHub", "github"): keyed as sorted.
+    # An issuer with one account is one item ("GitHub — alice"): a submenu of one is a detour.
     for _key, group in groupby(ordered, key=lambda c: c.issuer.casefold()):
         members = list(group)
+        if len(members) == 1:
+            groups.append(_code_item(members[0], actions, enabled, members[0].label))
+            continue
         items = [_code_item(c, actions, enabled, c.account or c.label) for c in members]
         groups.append(MenuItem(shown(members[0].issuer) or "(no issuer)", Menu(*items)))
     return Menu(*notice, *groups)
@@ -167,14 +229,26 @@ def add_items(status: DaemonStatus, actions: TrayActions) -> list[MenuItem]:
     ]
 
 
+def signature(menu: Menu) -> tuple[object, ...]:
+    """What ``menu`` shows — texts, enabled flags, submenus — for telling whether a rebuilt
+    menu differs from the one on screen (a native rebuild is the tray's main idle cost)."""
+    return tuple(
+        None if i is Menu.SEPARATOR else (i.text, i.enabled, i.submenu and signature(i.submenu))
+        for i in menu
+    )
+
+
 def build_menu(
     status: DaemonStatus,
     actions: TrayActions,
     *,
     clipboard_hint: str | None = None,
     now: datetime | None = None,
+    unacknowledged: frozenset[str] = frozenset(),
 ) -> Menu:
-    """The whole menu for ``status``. ``clipboard_hint`` set = no clipboard tool (say so)."""
+    """The whole menu for ``status``. ``clipboard_hint`` set = no clipboard tool (say so).
+    ``unacknowledged``: ids of stale devices the person has not yet said "got it" to."""
+    now = now or datetime.now(UTC)
     items: list[MenuItem] = [MenuItem(header_text(status, now), None, enabled=False)]
     if (stuck := status.unresponsive_since(now)) is not None:
         items.append(MenuItem(not_responding_text(stuck), None, enabled=False))
@@ -194,6 +268,9 @@ def build_menu(
         items.append(MenuItem(f"Pending imports ({len(pending)})", Menu(*pending)))
     else:
         items.append(MenuItem("Pending imports (0)", None, enabled=False))
+    stale = any(d.stale for d in status.devices)
+    devices = _devices_menu(status, actions, unacknowledged, now)
+    items.append(MenuItem(f"Devices ({len(status.devices) + 1}){' ⚠' if stale else ''}", devices))
     items += [
         Menu.SEPARATOR,
         MenuItem("Export now", _click(actions.export_now)),

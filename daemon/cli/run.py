@@ -7,9 +7,12 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
+from typing import Any
 
 from daemon.cli.common import EscapingFormatter, PrivateRotatingFileHandler, log, print_json, say
 from daemon.core.display import shown
+from daemon.core.durations import format_duration
 from daemon.errors import OtpsyncError
 from daemon.service import Service, describe_claims
 
@@ -135,6 +138,8 @@ def cmd_status(svc: Service, args: argparse.Namespace) -> int:
     print(f"  watching:    {info['watch_mode']}")
     for warning in info["warnings"]:
         say(f"  warning:     {warning}")
+    for line in device_lines(info["devices"]):  # type: ignore[arg-type]
+        print(f"  device seen: {line}")
     claims = {"forged": info["not_written_here"], "identity-clash": info["identity_clash"]}
     for line in describe_claims(info["device"], claims):
         say(f"  warning:     {line}")
@@ -145,11 +150,31 @@ def cmd_status(svc: Service, args: argparse.Namespace) -> int:
     return 1 if hung else 0
 
 
+def device_lines(devices: list[dict[str, Any]], now: datetime | None = None) -> list[str]:
+    """ "phone · last backup 2026-11-28 10:02 UTC (2 h ago) · 42 codes", "… · STALE"."""
+    now = now or datetime.now(UTC)
+    lines = []
+    for d in devices:
+        when = d["last_backup"]
+        if when:
+            moment = datetime.fromisoformat(when)
+            ago = format_duration((now - moment).total_seconds())
+            seen = f"last backup {moment:%Y-%m-%d %H:%M} UTC ({ago} ago)"
+        else:
+            seen = "no backup time"
+        plural = "s" if d["codes"] != 1 else ""
+        line = f"{shown(d['name'])} · {seen} · {d['codes']} code{plural}"
+        if d["stale"]:
+            line += " · STALE: silent longer than [devices] stale_after"
+        lines.append(line)
+    return lines
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("run", help="run the daemon: scheduled backups, watch the sync folder")
     s.add_argument("--headless", action="store_true", help="no tray icon; stop with Ctrl-C")
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("status", help="is the daemon running; last and next backup; pending")
+    s = sub.add_parser("status", help="is it running; last/next backup; pending; other devices")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)

@@ -11,6 +11,10 @@ other lines). Orders:
   item by text prefixes in ``app.icon.menu`` and call it, ``item(icon)``, on the GTK main
   loop, as pystray does for a click.
 - ``{"do": "quit"}``: the menu's Quit.
+- With OTPSYNC_TEST_NOTIFY_CAPS set, the driver first starts ``notify_server.py`` with those
+  capabilities on the same session bus, and relays ``{"do": "notifications"}`` (its record
+  of Notify calls) and ``{"do": "notify_action", "id": N, "key": K}`` (a click on a button)
+  to it.
 
 It says ``{"event": "ready"}`` once the icon's loop runs.
 """
@@ -19,6 +23,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -91,6 +97,36 @@ def on_main_loop(fn: Any) -> Any:
     return result.get("value")
 
 
+class NotifyServer:
+    """``notify_server.py`` as a child on this session bus, asked one order at a time."""
+
+    def __init__(self, caps: str) -> None:
+        script = Path(__file__).with_name("notify_server.py")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), caps], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        self._lock = threading.Lock()
+        assert self._next() == {"event": "ready"}
+
+    def _next(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("@@"):
+                return json.loads(line[2:])  # type: ignore[no-any-return]
+        raise RuntimeError("the notification server stopped")
+
+    def ask(self, order: dict[str, Any]) -> Any:
+        assert self.proc.stdin is not None
+        with self._lock:
+            self.proc.stdin.write(json.dumps(order) + "\n")
+            self.proc.stdin.flush()
+            reply = self._next()
+        if "ok" not in reply:
+            raise RuntimeError(reply.get("error"))
+        return reply["ok"]
+
+
 def status(app: TrayApp) -> dict[str, Any]:
     st = app.daemon.status()
     state = app.icon_state()
@@ -100,13 +136,14 @@ def status(app: TrayApp) -> dict[str, Any]:
         "paused": st.paused,
         "problem": st.problem,
         "icon": {"pending": state.pending, "paused": state.paused, "error": state.error},
+        "notify_actions": app.notifier.actions,
         "title": app.icon.title,
         "visible": app.icon.visible,
         "backend": type(app.icon).__module__,
     }
 
 
-def serve(app: TrayApp) -> None:
+def serve(app: TrayApp, server: NotifyServer | None) -> None:
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -120,6 +157,10 @@ def serve(app: TrayApp) -> None:
                 item = find_item(app.icon.menu, order["path"])
                 on_main_loop(lambda item=item: item(app.icon))
                 say({"ok": item.text})
+            elif order["do"] == "notifications" and server is not None:
+                say({"ok": server.ask({"do": "list"})})
+            elif order["do"] == "notify_action" and server is not None:
+                say({"ok": server.ask({"do": "invoke", "id": order["id"], "key": order["key"]})})
             elif order["do"] == "quit":
                 item = find_item(app.icon.menu, ["Quit"])
                 say({"ok": "quitting"})
@@ -136,14 +177,19 @@ def main() -> int:
         level=logging.INFO, stream=sys.stderr, format="driver: %(name)s: %(levelname)s: %(message)s"
     )
     service = Service(Paths.resolve(), interactive=False)
+    caps = os.environ.get("OTPSYNC_TEST_NOTIFY_CAPS")
+    server = NotifyServer(caps) if caps is not None else None
     pystray = load_pystray()
 
     def ready(app: TrayApp) -> None:
-        threading.Thread(target=serve, args=(app,), name="control", daemon=True).start()
+        threading.Thread(target=serve, args=(app, server), name="control", daemon=True).start()
         say({"event": "ready", "backend": type(app.icon).__module__})
 
     run_tray(Daemon(service), pystray, service.config.clipboard_clear, on_ready=ready)
     say({"event": "stopped"})
+    if server is not None and server.proc.stdin is not None:
+        server.proc.stdin.close()
+        server.proc.wait(10)
     return 0
 
 

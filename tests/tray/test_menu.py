@@ -93,6 +93,7 @@ def laptop_status(svc: Service, now: datetime, **changes: Any) -> DaemonStatus:
         pending=tuple(svc.pending()),
         codes=labels(svc),
         undo=svc.last_change(),
+        devices=tuple(svc.devices(now)),
     )
     return replace(status, **changes)
 
@@ -156,6 +157,9 @@ class Recording:
     def quit(self) -> None:
         self.calls.append(("quit",))
 
+    def acknowledge_stale(self, device_id: str) -> None:
+        self.calls.append(("acknowledge_stale", device_id))
+
 
 ICON = StandInIcon("otpsync")  # what pystray passes to an item's action
 
@@ -189,6 +193,7 @@ def test_top_level_items_and_their_flags(world: World) -> None:
         "Show codes…",
         "Add code",
         "Pending imports (1)",
+        "Devices (2)",
         "Export now",
         "Open sync folder",
         "Pause",
@@ -199,9 +204,10 @@ def test_top_level_items_and_their_flags(world: World) -> None:
     assert [t for t, on in enabled.items() if not on] == [texts(menu)[0]]
     assert item(menu, "Codes").submenu is not None
     assert item(menu, "Pending imports").submenu is not None
-    # Separators split header / codes and imports / actions / Quit.
+    assert item(menu, "Devices").submenu is not None
+    # Separators split header / codes, imports and devices / actions / Quit.
     kinds = ["-" if i is Menu.SEPARATOR else "i" for i in menu]
-    assert "".join(kinds) == "i-iiii-iiii-i"
+    assert "".join(kinds) == "i-iiiii-iiii-i"
 
 
 def test_waiting_for_the_passphrase_shows_the_problem_and_a_retry(world: World) -> None:
@@ -259,6 +265,67 @@ def test_a_fresh_home_has_nothing_to_open(make_home: Callable[..., Home]) -> Non
     assert texts(menu)[0] == "laptop · no backup yet · next in 5 h 48 min"
 
 
+# --- Devices ----------------------------------------------------------------------------------
+
+
+def test_devices_this_one_then_each_other_with_age_and_count(world: World) -> None:
+    now = PHONE_BACKUP_AT + timedelta(hours=2, minutes=40)
+    status = laptop_status(world.svc, now)
+    (phone,) = status.devices  # recorded when the laptop opened the phone's backup
+    assert (phone.name, phone.last_backup, phone.codes, phone.stale) == (
+        "phone", PHONE_BACKUP_AT, 3, False,
+    )  # fmt: skip
+    devices = item(build_menu(status, Recording(), now=now), "Devices (2)").submenu
+    assert devices is not None
+    assert texts(devices)[0].startswith("laptop (this device) · last backup ")
+    assert texts(devices)[0].endswith(" · next in 5 h 48 min")
+    assert texts(devices)[1:] == ["phone · 2 h ago · 3 codes"]
+    assert not any(i.enabled for i in devices if i is not Menu.SEPARATOR)
+
+
+def test_a_fresh_home_has_seen_no_other_device(make_home: Callable[..., Home]) -> None:
+    svc = service(tray_home(make_home, "laptop"))
+    devices = item(build_menu(laptop_status(svc, datetime.now(UTC)), Recording()), "Devices (1)")
+    assert devices.submenu is not None
+    assert texts(devices.submenu)[1:] == ["No other device seen in the sync folder yet"]
+
+
+def test_a_silent_device_is_marked_and_got_it_acknowledges(
+    world: World, clone_home: Callable[..., Home]
+) -> None:
+    tablet = clone_home("tablet", PHONE_CODES[:2])
+    now = PHONE_BACKUP_AT + timedelta(days=1)
+    old = now - timedelta(days=20, hours=3)
+    world.svc.consider(drop(sealed_backup_at(tablet, old), world.laptop.sync))
+    status = laptop_status(world.svc, now)
+    assert [(d.name, d.stale) for d in status.devices] == [("phone", False), ("tablet", True)]
+    stale_id = status.devices[1].id
+    actions = Recording()
+    menu = build_menu(status, actions, now=now, unacknowledged=frozenset({stale_id}))
+    devices = item(menu, "Devices (3) ⚠").submenu
+    assert devices is not None
+    assert texts(devices)[1:] == [
+        "phone · 24 h ago · 3 codes",  # under two days: counted in hours
+        "⚠ tablet · 20 d ago · 2 codes · silent (click: got it)",
+    ]
+    item(devices, "⚠ tablet")(ICON)
+    assert actions.calls == [("acknowledge_stale", stale_id)]
+    # Acknowledged: still marked, no longer a thing to click.
+    devices = item(build_menu(status, actions, now=now), "Devices (3) ⚠").submenu
+    assert devices is not None
+    assert not item(devices, "⚠ tablet").enabled
+    assert texts(devices)[2] == "⚠ tablet · 20 d ago · 2 codes · silent"
+
+
+def test_stale_after_is_the_configured_limit(world: World, clone_home: Callable[..., Home]) -> None:
+    config = world.laptop.path / "config.toml"
+    config.write_text(config.read_text() + '\n[devices]\nstale_after = "2d"\n')
+    svc = service(world.laptop)
+    now = PHONE_BACKUP_AT + timedelta(days=2, minutes=1)
+    assert [d.stale for d in svc.devices(now)] == [True]
+    assert [d.stale for d in svc.devices(now - timedelta(minutes=2))] == [False]
+
+
 # --- Codes ------------------------------------------------------------------------------------
 
 
@@ -270,12 +337,13 @@ def test_codes_one_item_per_account_sorted(world: World) -> None:
     assert all(i.enabled and i.submenu is None for i in codes)
 
 
-def add_codes(svc: Service, issuers: list[str]) -> None:
-    """Real codes in the real vault: one per issuer given, accounts user0, user1, …"""
+def add_codes(svc: Service, issuers: list[str], first: int = 0) -> None:
+    """Real codes in the real vault: one per issuer given, accounts user0, user1, … (from
+    user``first``: each call's codes differ from the last's)."""
     import base64
     import hashlib
 
-    for n, issuer in enumerate(issuers):
+    for n, issuer in enumerate(issuers, first):
         secret = base64.b32encode(hashlib.sha256(f"menu-test-{n}".encode()).digest()[:20])
         svc.add(Account.create(secret=secret.decode(), issuer=issuer, account=f"user{n}"))
 
@@ -291,16 +359,39 @@ def test_codes_grouped_by_issuer_above_fifteen(world: World) -> None:
     codes = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
     assert codes is not None
     groups = texts(codes)
-    # One submenu per issuer, alphabetical; "GitHub" and "github" are one issuer.
+    # One submenu per issuer with several accounts, alphabetical; "GitHub" and "github" are
+    # one issuer. An issuer with one account is one item, not a submenu of one.
     assert groups == [
-        "Amazon", "Bitwarden", "GitHub", "Google",
-        *[f"Shop{n:02}" for n in range(8)], "Steam",
+        "Amazon — alice", "Bitwarden — alice", "GitHub", "Google",
+        *[f"Shop{n:02} — user{n + 6}" for n in range(8)], "Steam — user5",
     ]  # fmt: skip
     github = item(codes, "GitHub").submenu
     assert github is not None
     assert texts(github) == ["user0", "user1", "user2"]  # accounts only: the issuer is above
     assert all(i.enabled for i in github)
-    assert texts(item(codes, "Amazon").submenu) == ["alice"]  # type: ignore[arg-type]
+    assert item(codes, "Amazon").submenu is None
+    assert item(codes, "Google").submenu is not None
+
+
+def test_codes_sort_numbers_as_numbers(world: World) -> None:
+    """Service2 before Service10, grouped or not; accounts too (user2 before user10)."""
+    add_codes(world.svc, ["Service10", "Service2", "service1", "Service11"])
+    status = laptop_status(world.svc, world.now)
+    codes = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
+    assert codes is not None
+    assert texts(codes) == [
+        "Amazon — alice", "Bitwarden — alice", "service1 — user2", "Service2 — user1",
+        "Service10 — user0", "Service11 — user3",
+    ]  # fmt: skip
+    add_codes(world.svc, ["Many"] * 12, first=4)  # 18 codes: grouped; user4…user15
+    status = laptop_status(world.svc, world.now)
+    codes = item(build_menu(status, Recording(), now=world.now), "Codes").submenu
+    assert codes is not None
+    assert texts(codes)[2:] == ["Many", "service1 — user2", "Service2 — user1",
+                                "Service10 — user0", "Service11 — user3"]  # fmt: skip
+    many = item(codes, "Many").submenu
+    assert many is not None
+    assert texts(many) == [f"user{n}" for n in range(4, 16)]
 
 
 def test_codes_not_grouped_at_fifteen(world: World) -> None:
@@ -498,7 +589,10 @@ def test_a_queued_backup_updates_icon_menu_and_notifies(running: Running) -> Non
     assert icon.icon is render(IconState(pending=1))
     assert icon.title == "otpsync · 1 pending"
     assert "Pending imports (1)" in texts(icon.menu)
-    assert icon.notifications == ["Backup from phone: 3 new codes — open the tray menu to review"]
+    assert icon.notifications == [
+        "Backup from phone: 3 new codes — GitHub — alice, Google — alice@gmail.com,"
+        " Dropbox — alice — open the tray menu to review"
+    ]
 
 
 def test_approve_merge_from_the_menu_changes_the_vault(running: Running) -> None:
@@ -573,7 +667,7 @@ def test_menu_items_are_pystray_items(world: World) -> None:
 
     menu = build_menu(world.status, Recording(), now=world.now)
     assert isinstance(menu, Menu)
-    assert len(list(walk(menu))) == 25  # Show codes…, Add code and its three items included
+    assert len(list(walk(menu))) == 29  # 20; Show codes…, Add code and its 3; Devices: 4
 
 
 def test_a_stuck_worker_turns_the_icon_to_attention_until_it_moves_again(
@@ -592,12 +686,42 @@ def test_a_stuck_worker_turns_the_icon_to_attention_until_it_moves_again(
         assert not app.icon_state().error
         held = daemon.submit(lambda: gate.wait(30))
         wait_for(lambda: app.icon_state().error, timeout=10, what="the attention state")
-        assert texts(app._menu())[1].startswith("⚠ not responding since ")
+        assert texts(app._menu()[0])[1].startswith("⚠ not responding since ")
         gate.set()
         held.result(timeout=5)
         wait_for(lambda: not app.icon_state().error, timeout=5, what="the heartbeat back")
     finally:
         gate.set()
+
+
+def test_a_silent_device_asks_for_attention_once(clone_home: Callable[..., Home]) -> None:
+    """The laptop's real daemon finds a tablet backup 20 days old: the icon turns amber and
+    one notification says so; "got it" restores the icon; a later refresh does not ask again."""
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    tablet = clone_home("tablet", PHONE_CODES[:1])
+    drop(sealed_backup_at(tablet, datetime.now(UTC) - timedelta(days=20)), laptop.sync)
+    daemon = Daemon(service(laptop))
+    app = TrayApp(daemon, standin_pystray(), Clipboard(30))
+    icon: StandInIcon = app.icon  # type: ignore[assignment]
+    daemon.start()
+    try:
+        icon.visible = True
+        wait_for(lambda: daemon.status().devices, what="the tablet recorded")
+        app.refresh()
+        (tablet_view,) = daemon.status().devices
+        assert tablet_view.stale
+        assert app.icon_state().attention
+        assert icon.icon is render(app.icon_state())
+        told = [n for n in icon.notifications if n.startswith("tablet:")]
+        assert told == ["tablet: last backup 20 d ago; is otpsync still running there?"]
+        assert "Devices (2) ⚠" in texts(icon.menu)
+        item(icon.menu, "Devices", "⚠ tablet")(icon)  # "got it"
+        assert not app.icon_state().attention
+        assert icon.icon is render(IconState(pending=1))
+        app.refresh()
+        assert [n for n in icon.notifications if n.startswith("tablet:")] == told
+        assert not item(icon.menu, "Devices", "⚠ tablet").enabled
+    finally:
         app.quit()
         daemon.stop()
 
@@ -629,3 +753,21 @@ def test_menu_labels_and_notifications_escape_control_characters(
     app = TrayApp(Daemon(service(tray_home(make_home, "laptop"))), standin_pystray(), Clipboard(30))
     app.notify(f"Backup from {EVIL}: 1 new code")
     assert app.icon.notifications == [f"Backup from {EVIL_SHOWN}: 1 new code"]
+
+
+def test_the_menu_is_rebuilt_only_when_what_it_shows_changes(running: Running) -> None:
+    """A native menu rebuild is the idle tray's main cost: refreshes that change nothing
+    shown (the timer's, a status event with nothing new) leave the menu alone."""
+    app, icon = running.app, running.icon
+    app.refresh()
+    shown, updates = icon.menu, icon.menu_updates
+    for _ in range(3):
+        app.refresh()
+    assert (icon.menu, icon.menu_updates) == (shown, updates)
+    running.daemon.set_paused(True)  # "Pause" becomes "Resume": that is a change
+    wait_for(lambda: "Resume" in texts(icon.menu), what="the menu to say Resume")
+    running.daemon.submit(lambda: None).result(timeout=10)  # its events are all out
+    assert icon.menu_updates > updates
+    paused = icon.menu_updates
+    app.refresh()
+    assert icon.menu_updates == paused

@@ -19,6 +19,7 @@ import functools
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -214,9 +215,18 @@ def xdotool(server: XServer, *args: str) -> None:
 class Driver:
     """``dbus-run-session -- python driver.py`` in its own process group."""
 
-    def __init__(self, server: XServer, home: Home, log: Path, *, bus: bool = True) -> None:
+    def __init__(
+        self,
+        server: XServer,
+        home: Home,
+        log: Path,
+        *,
+        bus: bool = True,
+        notify_caps: str | None = None,
+    ) -> None:
         """``bus=False``: no session bus at all (a bus address where none listens, so that
-        nothing autolaunches one either)."""
+        nothing autolaunches one either). ``notify_caps``: run the test's notification server
+        (notify_server.py) on the bus, with these capabilities."""
         env = base_env(
             OTPSYNC_HOME=str(home.path), OTPSYNC_PASSPHRASE=PASSPHRASE,
             DISPLAY=server.display, NO_AT_BRIDGE="1", GDK_BACKEND="x11",
@@ -225,6 +235,8 @@ class Driver:
             env.pop(name, None)
         if not bus:
             env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={log.parent / 'no-bus'}"
+        if notify_caps is not None:
+            env["OTPSYNC_TEST_NOTIFY_CAPS"] = notify_caps
         self.log_path = log
         self._log: IO[bytes] = open(log, "wb")  # noqa: SIM115 (closed in close)
         prefix = ["dbus-run-session", "--"] if bus else []
@@ -445,5 +457,105 @@ def test_without_a_session_bus_the_tray_runs_and_ctrl_c_stops_it_cleanly(
         assert "Traceback" not in log, log
         assert "daemon.runner: INFO: stopped" in log, log
         assert not pid_file.exists()
+    finally:
+        driver.close()
+
+
+# --- notifications with buttons ------------------------------------------------------------------
+
+EXTRA_PHONE_CODE = "otpauth://totp/Slack:alice?secret=NBSWY3DPO5XXE3DEEBSWY3DPO5XXE3DE&issuer=Slack"
+
+
+def notifications(driver: Driver, start: str, after: int = 0) -> list[dict[str, Any]]:
+    """The test server's Notify calls whose body starts with ``start``, from call ``after``."""
+    calls = driver.ask({"do": "notifications"})[after:]
+    return [c for c in calls if c["method"] == "Notify" and c["body"].startswith(start)]
+
+
+def test_approve_and_undo_from_the_notifications_buttons(
+    desktop: XServer, clone_home: Callable[..., Home], tmp_path: Path
+) -> None:
+    """The issue's "Done when": a peer backup dropped into the folder brings a notification
+    with Approve, Review and Reject; a newer one from the same device replaces it; Approve
+    merges (checked in the vault by the CLI); the Merged notification's Undo restores it."""
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    phone = clone_home("phone", PHONE_CODES)
+    first = export_backup(phone, tmp_path / "phone-out-1")
+    before = listed(laptop)
+    driver = Driver(desktop, laptop, tmp_path / "driver.log",
+                    notify_caps="actions,body,body-markup")  # fmt: skip
+    try:
+        driver.event("ready")
+        assert driver.status()["notify_actions"] is True
+
+        drop(first, laptop.sync)
+        (offer,) = wait_for(lambda: notifications(driver, "Backup from phone"), 15, "the offer")
+        assert offer["body"] == (
+            "Backup from phone: 3 new codes — GitHub — alice, Google — alice@gmail.com,"
+            " Dropbox — alice"
+        )
+        assert offer["actions"] == {"approve": "Approve", "review": "Review", "reject": "Reject"}
+        assert (offer["app"], offer["replaces_id"]) == ("otpsync", 0)
+
+        # The phone adds a code and backs up again: its notification is replaced, not stacked.
+        phone.ok("add", "-", input=EXTRA_PHONE_CODE + "\n")
+        drop(export_backup(phone, tmp_path / "phone-out-2"), laptop.sync)
+        newer = wait_for(lambda: notifications(driver, "Backup from phone: 4", 1), 15, "newer")
+        assert [(n["id"], n["replaces_id"]) for n in newer] == [(offer["id"], offer["id"])]
+        assert newer[0]["actions"] == offer["actions"]
+        assert driver.status()["pending"] == 1
+
+        # Approve, clicked on the notification: the vault holds the phone's codes.
+        calls = len(driver.ask({"do": "notifications"}))
+        driver.ask({"do": "notify_action", "id": offer["id"], "key": "approve"})
+        wait_for(lambda: driver.status()["pending"] == 0, 15, "the merge")
+        merged = listed(laptop)
+        for issuer in ("GitHub", "Google", "Dropbox", "Slack", "Amazon", "Bitwarden"):
+            assert issuer in merged
+        (told,) = wait_for(lambda: notifications(driver, "Merged", calls), 15, "Merged")
+        assert told["body"].startswith("Merged 4 new codes from phone: ")
+        assert told["actions"] == {"undo": "Undo"}
+
+        # Undo, clicked on the Merged notification: the vault is as it was.
+        driver.ask({"do": "notify_action", "id": told["id"], "key": "undo"})
+        wait_for(lambda: listed(laptop) == before, 15, "the undo")
+        wait_for(lambda: notifications(driver, "Undone: the last import", calls), 15, "Undone")
+
+        # No notification held a code or a secret: labels only.
+        secrets = [
+            uri.split("secret=")[1].split("&")[0] for uri in (*PHONE_CODES, EXTRA_PHONE_CODE)
+        ]
+        for call in driver.ask({"do": "notifications"}):
+            text = json.dumps(call)
+            assert not any(secret in text for secret in secrets), call
+            assert not re.search(r"\b\d{6}\b", call.get("body", "")), call
+
+        driver.ask({"do": "quit"})
+        driver.event("stopped")
+        assert driver.proc.wait(20) == 0, driver.log()
+        assert "Traceback" not in driver.log(), driver.log()
+    finally:
+        driver.close()
+
+
+def test_without_the_actions_capability_the_text_says_to_use_the_menu(
+    desktop: XServer, clone_home: Callable[..., Home], tmp_path: Path
+) -> None:
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    phone = clone_home("phone", PHONE_CODES)
+    driver = Driver(desktop, laptop, tmp_path / "driver.log", notify_caps="body")
+    try:
+        driver.event("ready")
+        assert driver.status()["notify_actions"] is False
+        drop(export_backup(phone, tmp_path / "phone-out"), laptop.sync)
+        (offer,) = wait_for(lambda: notifications(driver, "Backup from phone"), 15, "the offer")
+        assert offer["body"] == (
+            "Backup from phone: 3 new codes — GitHub — alice, Google — alice@gmail.com,"
+            " Dropbox — alice — open the tray menu to review"
+        )
+        assert offer["actions"] == {}
+        driver.ask({"do": "quit"})
+        driver.event("stopped")
+        assert driver.proc.wait(20) == 0, driver.log()
     finally:
         driver.close()

@@ -1,0 +1,129 @@
+"""The Review window (``python -m tray.review``), shown on a real X server (Xvfb) and
+answered with real key presses (xdotool), as a person would: Alt+A, Alt+R, Escape."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from daemon.runner import Daemon
+from tests.conftest import Home
+from tests.daemon_support import Recorder
+from tests.tray.support import (
+    LAPTOP_CODES,
+    PHONE_CODES,
+    XServer,
+    drop,
+    export_backup,
+    listed,
+    service,
+    standin_pystray,
+    xvfb,
+)
+from tray.app import TrayApp
+from tray.clipboard import Clipboard
+from tray.review import WINDOW_TITLE, review_window
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
+    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool)",
+)
+
+
+@pytest.fixture
+def display(monkeypatch: pytest.MonkeyPatch) -> Iterator[XServer]:
+    pytest.importorskip("tkinter")
+    with xvfb() as server:
+        monkeypatch.setenv("DISPLAY", server.display)
+        yield server
+
+
+def press(server: XServer, *keys: str) -> None:
+    """Once the Review window is mapped: focus it and type ``keys``."""
+    for command in (
+        ["search", "--sync", "--onlyvisible", "--name", WINDOW_TITLE, "windowfocus", "--sync"],
+        ["key", *keys],  # through XTEST, to the focused window: as typed
+    ):
+        subprocess.run(["xdotool", *command], env=server.env(), timeout=20, check=True,
+                       capture_output=True)  # fmt: skip
+
+
+def answer(server: XServer, *keys: str) -> str | None:
+    """Open the window, press ``keys`` in it; the window's answer."""
+    result: list[str | None] = []
+    thread = threading.Thread(
+        target=lambda: result.append(
+            review_window("From phone · 3 new · 28 Nov 10:02", ["+ GitHub — alice"], timeout=30)
+        )
+    )
+    thread.start()
+    press(server, *keys)
+    thread.join(30)
+    assert not thread.is_alive()
+    return result[0]
+
+
+@pytest.mark.parametrize(("keys", "choice"), [
+    (("alt+a",), "approve"), (("alt+r",), "reject"), (("Escape",), None),
+])  # fmt: skip
+def test_the_review_window_answers_with_the_persons_choice(
+    display: XServer, keys: tuple[str, ...], choice: str | None
+) -> None:
+    assert answer(display, *keys) == choice
+
+
+def test_without_a_display_there_is_no_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", ":999999")
+    assert review_window("From phone", ["+ GitHub — alice"], timeout=30) is None
+
+
+def test_review_from_the_tray_then_approve_merges(
+    display: XServer, clone_home: Callable[..., Home], tmp_path: Path
+) -> None:
+    """The notification's Review, on a real daemon: the window opens for the pending entry;
+    Alt+A there merges it, as the menu's Approve merge does."""
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    phone = clone_home("phone", PHONE_CODES)
+    daemon = Daemon(service(laptop))
+    events = Recorder()
+    daemon.add_listener(events)
+    app = TrayApp(daemon, standin_pystray(), Clipboard(30))
+    daemon.start()
+    try:
+        drop(export_backup(phone, tmp_path / "phone-out"), laptop.sync)
+        (offer,) = events.wait("pending")
+        app.review(offer.data.entry.id)
+        press(display, "alt+a")
+        events.wait("merged", timeout=20)
+        assert daemon.status().pending == ()
+        assert "GitHub" in listed(laptop)
+    finally:
+        app.quit()
+        daemon.stop()
+
+
+def test_the_window_gets_no_passphrase_in_its_environment(
+    display: XServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The window process is started with the tray's environment minus the passphrase."""
+    monkeypatch.setenv("OTPSYNC_PASSPHRASE", "not for children")
+    seen = tmp_path / "env"
+    # sitecustomize runs in the window's interpreter first: it writes down its environment.
+    (tmp_path / "sitecustomize.py").write_text(
+        f"import os, pathlib\npathlib.Path({str(seen)!r}).write_text(repr(sorted(os.environ)))\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    result: list[str | None] = []
+    thread = threading.Thread(target=lambda: result.append(review_window("t", [], timeout=30)))
+    thread.start()
+    press(display, "Escape")
+    thread.join(30)
+    assert result == [None]
+    names = seen.read_text()
+    assert "DISPLAY" in names
+    assert "OTPSYNC_PASSPHRASE" not in names
