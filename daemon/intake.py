@@ -246,6 +246,8 @@ class Intake:
                 if header.device_id == vault.device_id:
                     return settle(*self._own_claim(path, data, sha, header))
                 sender = header.device
+                if header.device_id in self.state.forgotten():
+                    return settle("forgotten")  # `otpsync devices forget`: never offered
                 if self._superseded(header):
                     return settle("superseded")
                 offer = self._backup_offer(data)
@@ -285,7 +287,11 @@ class Intake:
         header, incoming = self._open_budgeted(data)
         created = backup_format.format_time(header.created)
         codes = incoming.accounts
-        self.state.device_seen(header.device_id, header.device, header.seq, created, len(codes))
+        kdf = {"memory_kib": header.kdf.memory_kib, "iterations": header.kdf.iterations,
+               "lanes": header.kdf.lanes}  # fmt: skip
+        self.state.device_seen(
+            header.device_id, header.device, header.seq, created, len(codes), kdf
+        )
         return Offer(
             header.device, header.device_id, created, codes, seq=header.seq,
             weak_kdf=header.kdf.weak,

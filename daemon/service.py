@@ -796,6 +796,38 @@ class Service(Intake, Adding):
             views.append(DeviceView(device_id, str(seen.get("name") or "?"), when, count, stale))
         return sorted(views, key=lambda d: (d.name.casefold(), d.id))
 
+    def device_details(self) -> list[dict[str, object]]:
+        """``otpsync devices``: each other device as ``devices()`` shows it, plus its KDF
+        costs and whether they are below the floor our own writers keep."""
+        recorded = self.state.devices()
+        weak = self.state.weak_writers()
+        out = []
+        for view in self.devices():
+            kdf = recorded.get(view.id, {}).get("kdf")
+            out.append({
+                **view.as_json(), "kdf": kdf if isinstance(kdf, dict) else None,
+                "weak_kdf": view.id in weak,
+            })  # fmt: skip
+        return out
+
+    def forget_device(self, query: str) -> DeviceView:
+        """Stop offering a device's backups (`otpsync devices forget NAME`): by its name or
+        the start of its id. Its queued entry goes; its files in the folder are left alone."""
+        wanted = query.strip().casefold()
+        found = [d for d in self.devices() if d.name.casefold() == wanted]
+        found = found or [d for d in self.devices() if len(wanted) >= 4 and d.id.startswith(wanted)]
+        if not found:
+            raise NoSuchAccount(f"no device {query!r} (see `otpsync devices`)")
+        if len(found) > 1:
+            ids = ", ".join(d.id[:8] for d in found)
+            raise UsageError(f"{len(found)} devices are called {query!r} ({ids}): give an id")
+        (device,) = found
+        self.state.forget_device(device.id, device.name)
+        for entry in self.inbox.entries():
+            if entry.device_id == device.id:
+                self.inbox.remove(entry.id)
+        return device
+
     def daemon_status(self) -> dict[str, object]:
         """``otpsync status``: needs no passphrase (config and state files only)."""
         import filelock

@@ -195,8 +195,12 @@ class StateFiles:
             {k: v for k, v in doc.items() if isinstance(v, dict)} if isinstance(doc, dict) else {}
         )
 
-    def device_seen(self, device_id: str, name: str, seq: int, created: str, codes: int) -> None:
-        """Record an opened backup of a device, if it is its newest yet (by seq, then time)."""
+    def device_seen(
+        self, device_id: str, name: str, seq: int, created: str, codes: int,
+        kdf: dict[str, int] | None = None,
+    ) -> None:  # fmt: skip
+        """Record an opened backup of a device, if it is its newest yet (by seq, then time);
+        ``kdf``: the Argon2 costs it was sealed with (memory_kib, iterations, lanes)."""
         ensure_private_dir(self.dir)
         with filelock.FileLock(self.dir / "devices.lock", timeout=15, mode=0o600):
             devices = self.devices()
@@ -207,7 +211,28 @@ class StateFiles:
             ):
                 return
             devices[device_id] = {"name": name, "seq": seq, "created": created, "codes": codes}
+            if kdf is not None:
+                devices[device_id]["kdf"] = kdf
             write_json(self.devices_file, devices)
+
+    @property
+    def forgotten_file(self) -> Path:
+        return self.dir / "forgotten.json"
+
+    def forgotten(self) -> dict[str, str]:
+        """Devices whose backups are no longer looked at (`otpsync devices forget`): id → name."""
+        doc = read_json(self.forgotten_file, {})
+        return {str(k): str(v) for k, v in doc.items()} if isinstance(doc, dict) else {}
+
+    def forget_device(self, device_id: str, name: str) -> None:
+        """Stop looking at a device's backups, and drop what was recorded of it (its files in
+        the sync folder are never touched)."""
+        ensure_private_dir(self.dir)
+        with filelock.FileLock(self.dir / "devices.lock", timeout=15, mode=0o600):
+            write_json(self.forgotten_file, {**self.forgotten(), device_id: name})
+            devices = self.devices()
+            if devices.pop(device_id, None) is not None:
+                write_json(self.devices_file, devices)
 
     def weak_writers(self) -> dict[str, str]:
         """Devices whose backups were sealed below the KDF floor: {device id: device name}."""

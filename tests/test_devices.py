@@ -75,3 +75,44 @@ def test_an_unreadable_devices_file_means_none_known(make_home: MakeHome) -> Non
     (home.path / "state" / "devices.json").write_text("{not json")
     done = home.ok("status", "--json")
     assert json.loads(done.stdout)["devices"] == []
+
+
+def test_devices_lists_each_device_with_its_kdf_cost(make_home: MakeHome) -> None:
+    home = make_home("laptop")
+    phone = Peer("phone")
+    phone.drop(home.sync, [1, 2], created=_at(2), seq=3)
+    assert home.ok("devices").stderr.startswith("No other device's backup")
+    home.ok("scan")
+    [entry] = json.loads(home.ok("devices", "--json").stdout)
+    assert (entry["name"], entry["id"], entry["codes"], entry["stale"]) == (
+        "phone",
+        phone.device_id,
+        2,
+        False,
+    )
+    assert entry["kdf"] == {"memory_kib": 19 * 1024, "iterations": 2, "lanes": 1}
+    assert entry["weak_kdf"] is False
+    text = home.ok("devices").stdout.splitlines()
+    assert text[0].startswith("phone · last backup ")
+    assert text[1] == f"    id {phone.device_id[:8]} · Argon2id 19 MiB × 2"
+
+
+def test_devices_forget_stops_offering_a_device_and_touches_no_file(make_home: MakeHome) -> None:
+    home = make_home("laptop")
+    phone = Peer("phone")
+    first = phone.drop(home.sync, [1], created=_at(3), seq=1)
+    home.ok("scan")
+    assert len(json.loads(home.ok("pending", "--json").stdout)) == 1
+    done = home.ok("devices", "forget", "Phone")
+    assert "Forgot phone" in done.stdout
+    assert json.loads(home.ok("pending", "--json").stdout) == []
+    assert json.loads(home.ok("devices", "--json").stdout) == []
+    later = phone.drop(home.sync, [1, 2], created=_at(1), seq=2)
+    assert "queued 0" in home.ok("scan").stdout
+    assert first.exists()
+    assert later.exists()
+    before = home.digest()
+    missing = home.run("devices", "forget", "tablet")
+    assert missing.returncode == 1
+    assert missing.stderr == "otpsync: error: no device 'tablet' (see `otpsync devices`)\n"
+    assert home.digest() == before
