@@ -18,10 +18,6 @@ is at most 4 GiB; that, with 1 GiB of memory, is the bound checked before derivi
 
 from __future__ import annotations
 
-import nacl.exceptions
-from nacl import bindings
-from nacl.pwhash import argon2id
-
 from daemon.core.accounts import Account
 from daemon.errors import ImportFailed, KdfOutOfBounds, UnsupportedImport, WrongPassphrase
 from daemon.importers._common import (
@@ -36,10 +32,13 @@ from daemon.importers._common import (
 from daemon.importers.uris import read_lines
 
 SUPPORTED_VERSION = 1
-MAX_MEMORY = argon2id.MEMLIMIT_SENSITIVE  # 1 GiB
-MAX_COST = argon2id.MEMLIMIT_SENSITIVE * argon2id.OPSLIMIT_SENSITIVE  # bytes × passes
-HEADER_BYTES = bindings.crypto_secretstream_xchacha20poly1305_HEADERBYTES
-MAC_BYTES = bindings.crypto_secretstream_xchacha20poly1305_ABYTES
+# libsodium's constants, written out so that PyNaCl loads only when an encrypted export is
+# opened (the tray lists the formats but never decrypts one; tests check they match).
+MAX_MEMORY = 1 << 30  # argon2id.MEMLIMIT_SENSITIVE: 1 GiB
+MAX_COST = MAX_MEMORY * 4  # × argon2id.OPSLIMIT_SENSITIVE: bytes × passes
+MIN_MEMORY, MIN_PASSES, SALT_BYTES = 8192, 1, 16  # MEMLIMIT_MIN, OPSLIMIT_MIN, SALTBYTES
+HEADER_BYTES = 24  # crypto_secretstream_xchacha20poly1305_HEADERBYTES
+MAC_BYTES = 17  # crypto_secretstream_xchacha20poly1305_ABYTES
 
 
 def is_encrypted(data: bytes) -> bool:
@@ -64,8 +63,12 @@ def decrypt(data: bytes, password: str) -> bytes:
     header = from_b64(root.text("encryptionNonce"), "the export", "encryptionNonce")
     message = from_b64(root.text("encryptedData"), "the export", "encryptedData")
     _check(memory, passes)
-    if len(salt) != argon2id.SALTBYTES or len(header) != HEADER_BYTES or len(message) < MAC_BYTES:
+    if len(salt) != SALT_BYTES or len(header) != HEADER_BYTES or len(message) < MAC_BYTES:
         raise ImportFailed("the salt, nonce or encrypted data has the wrong length")
+    import nacl.exceptions
+    from nacl import bindings
+    from nacl.pwhash import argon2id
+
     key = argon2id.kdf(
         bindings.crypto_secretstream_xchacha20poly1305_KEYBYTES,
         password.encode("utf-8"),
@@ -84,9 +87,7 @@ def decrypt(data: bytes, password: str) -> bytes:
 
 def _check(memory: int, passes: int) -> None:
     if not (
-        argon2id.MEMLIMIT_MIN <= memory <= MAX_MEMORY
-        and passes >= argon2id.OPSLIMIT_MIN
-        and memory * passes <= MAX_COST
+        MIN_MEMORY <= memory <= MAX_MEMORY and passes >= MIN_PASSES and memory * passes <= MAX_COST
     ):
         raise KdfOutOfBounds(
             f"the file asks for Argon2id with {memory:,} bytes and {passes:,} passes; otpsync "

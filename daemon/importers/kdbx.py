@@ -24,15 +24,10 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import construct
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from lxml import etree
-from pykeepass import PyKeePass
-from pykeepass.exceptions import CredentialsError, HeaderChecksumError, PayloadChecksumError
-from pykeepass.kdbx_parsing.common import compute_key_composite
 
 from daemon.core.accounts import Account
 from daemon.errors import DamagedFile, ImportFailed, PasswordRequired, WrongPassphrase
@@ -48,6 +43,9 @@ from daemon.importers._common import (
     make_account,
 )
 from daemon.importers.uris import parse_embedded
+
+if TYPE_CHECKING:  # pykeepass (and lxml, construct) load only when a database is opened
+    from pykeepass import PyKeePass
 
 _ALGORITHMS = {"HMAC-SHA-1": "SHA1", "HMAC-SHA-256": "SHA256", "HMAC-SHA-512": "SHA512"}
 _KEEOTP_HASHES = {"Sha1": "SHA1", "Sha256": "SHA256", "Sha512": "SHA512"}
@@ -100,6 +98,12 @@ def _open_trying_empty(
 
 
 def _open(data: bytes, password: str | None, key_file: bytes | None, kdf: Any) -> PyKeePass:
+    import construct
+    from lxml import etree
+    from pykeepass import PyKeePass
+    from pykeepass.exceptions import CredentialsError, HeaderChecksumError, PayloadChecksumError
+    from pykeepass.kdbx_parsing.common import compute_key_composite
+
     keyfile = io.BytesIO(key_file) if key_file is not None else None
     try:
         transformed = None

@@ -405,3 +405,35 @@ def test_keepass_damage_and_truncation(keepass_file: bytes) -> None:
     for cut in (10, 100, len(keepass_file) // 2, len(keepass_file) - 1):
         with pytest.raises(BackupError, match=r"damaged|cut short"):
             KDBX.parse(keepass_file[:cut], "pw")
+
+
+def test_entes_libsodium_constants_are_libsodiums() -> None:
+    """ente.py writes them out so PyNaCl loads only when an export is decrypted."""
+    from nacl import bindings
+    from nacl.pwhash import argon2id
+
+    from daemon.importers import ente
+
+    assert ente.MAX_MEMORY == argon2id.MEMLIMIT_SENSITIVE
+    assert ente.MAX_COST == argon2id.MEMLIMIT_SENSITIVE * argon2id.OPSLIMIT_SENSITIVE
+    assert (ente.MIN_MEMORY, ente.MIN_PASSES, ente.SALT_BYTES) == (
+        argon2id.MEMLIMIT_MIN, argon2id.OPSLIMIT_MIN, argon2id.SALTBYTES,
+    )  # fmt: skip
+    assert bindings.crypto_secretstream_xchacha20poly1305_HEADERBYTES == ente.HEADER_BYTES
+    assert bindings.crypto_secretstream_xchacha20poly1305_ABYTES == ente.MAC_BYTES
+
+
+def test_the_command_line_and_the_tray_load_no_decryption_library_until_needed() -> None:
+    """The tray runs for months: `otpsync run` (its parser lists every format) must not
+    carry pykeepass, lxml or PyNaCl in memory when no such file is opened."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import tray.app, daemon.runner; from daemon.cli import build_parser;"
+        " build_parser();"
+        " print(sorted({m.split('.')[0] for m in sys.modules} & {'pykeepass', 'lxml', 'nacl',"
+        " 'zxingcpp', 'mss'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
