@@ -13,7 +13,6 @@ import base64
 import hashlib
 import os
 import re
-import select
 import shutil
 import statistics
 import subprocess
@@ -21,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_daemon import start_xvfb
 
 PASSPHRASE = "bench passphrase, not a real one"
 RUNS = 10
@@ -33,23 +34,6 @@ def secret(n: int) -> str:
 def otpsync() -> list[str]:
     exe = shutil.which("otpsync", path=str(Path(sys.executable).parent))
     return [exe] if exe else [sys.executable, "-m", "daemon.cli"]
-
-
-def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    os.close(write_end)
-    number = b""
-    while not number.endswith(b"\n"):
-        ready, _, _ = select.select([read_end], [], [], 15)
-        if not ready:
-            raise SystemExit("Xvfb did not start")
-        number += os.read(read_end, 16)
-    os.close(read_end)
-    return proc, f":{int(number)}"
 
 
 def main() -> None:
@@ -69,7 +53,7 @@ def main() -> None:
     (root / "codes.txt").write_text(uris)
     subprocess.run([*otpsync(), "import", str(root / "codes.txt"), "--yes"], env=setup,
                    check=True, capture_output=True)  # fmt: skip
-    xvfb, display = start_xvfb()
+    xvfb, display = start_xvfb("1280x800x24")
     env["DISPLAY"] = display
     shown, filled = [], []
     try:

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -78,6 +79,24 @@ class Peer:
         path = folder / backup_name(created, self.device)
         path.write_bytes(data)
         return path
+
+
+def start_xvfb(size: str, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A private Xvfb on a free display (Xvfb picks it: -displayfd): (process, ":N")."""
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", size, "-nolisten", "tcp", *extra],
+        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(write_end)
+    number = b""
+    while not number.endswith(b"\n"):
+        ready, _, _ = select.select([read_end], [], [], 15)
+        if not ready:
+            raise SystemExit("Xvfb did not start")
+        number += os.read(read_end, 16)
+    os.close(read_end)
+    return proc, f":{int(number)}"
 
 
 def make_home(root: Path, device: str, sync: Path, extra: str = "") -> Path:

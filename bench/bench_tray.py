@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_daemon import PASSPHRASE, Peer, code, cpu_seconds, make_home, memory_kib, service
+from bench_daemon import (
+    PASSPHRASE,
+    Peer,
+    code,
+    cpu_seconds,
+    make_home,
+    memory_kib,
+    service,
+    start_xvfb,
+)
 
 WARM_UP = 30.0
 PRIMER = """
@@ -52,24 +60,6 @@ icon.run()
 REPO = Path(__file__).resolve().parents[1]
 
 
-def xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1024x400x24", "-nolisten",
-         "tcp", "-noreset"],
-        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    os.close(write_end)
-    number = b""
-    while not number.endswith(b"\n"):
-        ready, _, _ = select.select([read_end], [], [], 15)
-        if not ready:
-            raise SystemExit("Xvfb did not start")
-        number += os.read(read_end, 16)
-    os.close(read_end)
-    return proc, f":{int(number)}"
-
-
 def wait_for_window(display: str, *search: str) -> None:
     """Until a window matching ``xdotool search`` args is mapped (the tray, the primer)."""
     subprocess.run(
@@ -81,7 +71,7 @@ def wait_for_window(display: str, *search: str) -> None:
 def measure(seconds: float) -> None:
     root = Path(tempfile.mkdtemp(prefix="otpsync-bench-tray-"))
     procs: list[subprocess.Popen[bytes]] = []
-    x, display = xvfb()
+    x, display = start_xvfb("1024x400x24", "-noreset")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTPSYNC_")}
     env.update(DISPLAY=display, NO_AT_BRIDGE="1", GDK_BACKEND="x11")
     env.pop("WAYLAND_DISPLAY", None)
