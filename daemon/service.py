@@ -8,7 +8,9 @@ operation leaves the home exactly as it was.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -445,6 +447,48 @@ class Service(Intake, Adding):
             )
         return done
 
+    def export_shared(self, out: Path, *, only: str, passphrase: str) -> Exported:
+        """Seal the codes matching ``only`` for someone else, under ``passphrase`` — never the
+        person's own, which opens every backup in the sync folder — with a fresh KDF salt and
+        a fresh device id (so the file is nobody's backup: not ours, not a device of ours).
+        Refuses the sync folder: a share is handed over, not synced."""
+        if not passphrase:
+            raise UsageError("the share passphrase is empty")
+        if hmac.compare_digest(
+            passphrase.encode("utf-8"), self.passphrase_for_child().encode("utf-8")
+        ):
+            raise UsageError(
+                "the share passphrase is your own passphrase, which opens all your backups;"
+                " choose another one just for this share"
+            )
+        target = out.expanduser()
+        if _inside_dir(target if target.is_dir() else target.parent, self.config.sync_folder):
+            raise UsageError(
+                "refusing to write a share into the sync folder (every device would look at"
+                " it); choose another --out"
+            )
+        vault = self.vault()
+        accounts = tuple(self._selected(vault, only))
+        share_id = str(uuid.uuid4())
+        now = datetime.now(UTC).replace(microsecond=0)
+        share = VaultData(share_id, self.config.device, now, accounts)
+        data = backup_format.seal(
+            payload.encode(share),
+            kind="backup",
+            device_id=share_id,
+            device=self.config.device,
+            created=now,
+            keys=MasterKeys(passphrase),
+            kdf_salt=os.urandom(backup_format.SALT_BYTES),
+            kdf=self.config.kdf,
+        )
+        kind = "shared" + filenames.SUFFIX
+        path = self._write_export(
+            target, data, lambda when, device, n: filenames.export_name(when, device, kind, n), now
+        )
+        log.info("wrote a share of %d codes to %s", len(accounts), path.name)
+        return Exported(path, len(accounts))
+
     def export_as(
         self, fmt: str, out: Path, *, only: str | None = None, password: str | None = None
     ) -> Exported:
@@ -758,6 +802,13 @@ def _same_dir(out: Path, folder: Path) -> bool:
     try:
         target = out.expanduser()
         return (target if target.is_dir() else target.parent).resolve() == folder.resolve()
+    except OSError:
+        return False
+
+
+def _inside_dir(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
     except OSError:
         return False
 
