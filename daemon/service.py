@@ -68,6 +68,7 @@ from daemon.passphrase import (
     get_passphrase,
     source_at_login,
 )
+from daemon.passphrase_change import PassphraseChange, PassphraseChanged
 from daemon.paths import Paths
 from daemon.state import StateFiles, file_stamp
 from daemon.vault_store import Snapshot, VaultStore
@@ -107,7 +108,7 @@ class InitResult:
     warnings: tuple[str, ...]
 
 
-class Service(Intake, Adding):
+class Service(Intake, Adding, PassphraseChange):
     """One home's otpsync. Cheap to create; reads config and asks for the passphrase lazily."""
 
     def __init__(
@@ -123,6 +124,7 @@ class Service(Intake, Adding):
         self._config: Config | None = None
         self._keys: MasterKeys | None = None
         self._passphrase: str | None = None
+        self._passphrase_source = ""
         self._store: VaultStore | None = None
         self._budget: KdfBudget | None = None
         self._entry_offers = {}
@@ -160,6 +162,7 @@ class Service(Intake, Adding):
                 passphrase, source = get_passphrase(self._sources(cfg))
                 log.debug("passphrase from %s", source)
                 self.use_passphrase(passphrase)
+                self._passphrase_source = source
             self._store = VaultStore(self.paths, self._keys, cfg.kdf, cfg.snapshots)
         return self._store
 
@@ -828,6 +831,7 @@ __all__ = [
     "ImportPreview",
     "InitResult",
     "Outcome",
+    "PassphraseChanged",
     "PendingView",
     "Service",
     "child_env",

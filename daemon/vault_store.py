@@ -16,6 +16,7 @@ from pathlib import Path
 
 import filelock
 
+from daemon import change_journal
 from daemon.core import backup_format, payload
 from daemon.core.backup_format import Header, KdfParams, MasterKeys
 from daemon.core.payload import VaultData
@@ -27,6 +28,7 @@ from daemon.errors import (
     NoVault,
     VaultBusy,
     VaultExists,
+    WrongPassphrase,
 )
 from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, read_bounded, write_atomic
 from daemon.paths import Paths
@@ -117,7 +119,12 @@ class VaultStore:
             raise NoVault(
                 f"no vault at {self.paths.vault_file}; run `otpsync init` first"
             ) from None
-        header, vault = self._open(data, self.paths.vault_file)
+        try:
+            header, vault = self._open(data, self.paths.vault_file)
+        except WrongPassphrase as exc:
+            if note := change_journal.hint(self.paths.data_dir, data):
+                raise WrongPassphrase(f"{exc.message}; {note}") from None
+            raise
         self._salt, self._salt_kdf = header.kdf_salt, header.kdf
         self._seq = max(self._seq, header.seq)
         return vault
@@ -132,6 +139,12 @@ class VaultStore:
         if self._salt is None or self._salt_kdf != self.kdf:
             self._salt, self._salt_kdf = os.urandom(backup_format.SALT_BYTES), self.kdf
         return self._salt
+
+    def reseal(self, vault: VaultData, *, device: str, salt: bytes, after_seq: int) -> None:
+        """Save ``vault`` under this store's keys and ``salt`` (a passphrase change: this
+        store holds the new keys), numbered on from ``after_seq`` (the old vault's)."""
+        self._salt, self._salt_kdf, self._seq = salt, self.kdf, after_seq
+        self.save(vault, device=device)
 
     def renew_salt(self) -> None:
         """Seal everything from now on under a fresh KDF salt (a new identity)."""
