@@ -46,6 +46,7 @@ from daemon.errors import (
 )
 from daemon.fsutil import read_bounded, read_head
 from daemon.inbox import PendingEntry
+from daemon.other_passphrase import OtherPassphrase, notice
 from daemon.passphrase import source_password
 from daemon.state import file_stamp, now_text, time_of
 
@@ -226,6 +227,9 @@ class Intake:
         except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired, UnexpectedlyPlain) as exc:
             return settle("damaged", str(exc.located(path)))
         except WrongPassphrase:
+            if source is None and self._known_device(header):
+                self.other_passphrase.noticed(header.device_id, header.device)
+                return settle("other-passphrase", f"{path}: {notice(header.device)}")
             why = (
                 f"the password{' or key_file' if source.key_file else ''} configured for"
                 f" [[watch.sources]] {sender!r} does not open it"
@@ -254,6 +258,7 @@ class Intake:
         header, incoming = self._open_budgeted(data)
         created = backup_format.format_time(header.created)
         codes = incoming.accounts
+        self.other_passphrase.opened(header.device_id)
         self.state.device_seen(header.device_id, header.device, header.seq, created, len(codes))
         return Offer(
             header.device, header.device_id, created, codes, seq=header.seq,
@@ -272,6 +277,14 @@ class Intake:
             raise
         budget.opened(header)
         return header, payload.decode(raw, expect_device_id=header.device_id)
+
+    @property
+    def other_passphrase(self: Service) -> OtherPassphrase:
+        return OtherPassphrase(self.paths.state_dir)
+
+    def _known_device(self: Service, header: Header) -> bool:
+        """A device of ours: one whose backup opened here before, or under a salt that did."""
+        return header.device_id in self.state.devices() or self.kdf_budget.known(header)
 
     def _superseded(self: Service, header: Header) -> bool:
         """A backup older than one of its device's already opened: nothing it could offer

@@ -102,7 +102,9 @@ class PassphraseChange:
         self._store = None
         self._vault_seen = None
         self._entry_offers.clear()
-        self.state.forget_seen(("wrong-passphrase",))  # other devices' files: judged afresh
+        # Other devices' files that did not open are judged afresh under the new passphrase.
+        self.state.forget_seen(("wrong-passphrase", "other-passphrase"))
+        self.other_passphrase.clear()
         backup, removed = self._replace_own_backups(new_salt)
         keyring_updated, update = self._update_source(source, new if new is not None else "")
         change_journal.finish(self.paths.data_dir)

@@ -477,6 +477,9 @@ class Daemon:
                 self._emit("pending", f"Backup from {outcome.entry.device}: {what}", outcome)
         elif outcome.kind in ("damaged", "wrong-passphrase"):
             self._error(outcome.message)
+        elif outcome.kind == "other-passphrase":  # not an error: shown until it is resolved
+            log.warning("%s", outcome.message)
+            self._refresh()
         elif outcome.kind in ("forged", "identity-clash"):
             self._error(outcome.message)
             self._refresh()
@@ -533,6 +536,7 @@ class Daemon:
     def _refresh(self, vault_changed: bool = False) -> None:
         pending = tuple(self.service.pending())
         claims = describe_claims(self.cfg.device, self.service.own_claims())
+        claims += self.service.other_passphrase.notices()
         changes: dict[str, Any] = {"pending": pending, "claims": tuple(claims),
                                    "last_export": self.service.state.last_export()}  # fmt: skip
         if vault_changed:

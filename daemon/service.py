@@ -794,7 +794,12 @@ class Service(Intake, Adding, PassphraseChange):
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
             "warnings": [
-                weak_writer_message(d) for d in sorted(self.state.weak_writers().values())
+                *(weak_writer_message(d) for d in sorted(self.state.weak_writers().values())),
+                *self.other_passphrase.notices(),
+            ],
+            "other_passphrase": [
+                {"device": name, "device_id": device_id}
+                for device_id, name in sorted(self.other_passphrase.devices().items())
             ],
             "not_written_here": claims["forged"],
             "identity_clash": claims["identity-clash"],

@@ -33,7 +33,7 @@ Spawn = Callable[..., Spawned]
 GITHUB_URI = f"otpauth://totp/GitHub:alice?secret={code(1).secret}&issuer=GitHub"
 STATUS_KEYS = {"running", "pid", "device", "sync_folder", "last_export", "next_export",
                "pending", "watch_mode", "last_error", "warnings", "not_written_here",
-               "identity_clash"}  # fmt: skip
+               "identity_clash", "other_passphrase"}  # fmt: skip
 
 
 def last_export(home: Home) -> str | None:
@@ -119,7 +119,8 @@ def test_status_json_while_running_and_after_stop(make_home: MakeHome, spawn: Sp
     assert idle == {"running": False, "pid": None, "device": "laptop",
                     "sync_folder": str(home.sync), "last_export": None, "next_export": None,
                     "pending": 0, "watch_mode": "native", "last_error": None,
-                    "warnings": [], "not_written_here": [], "identity_clash": []}  # fmt: skip
+                    "warnings": [], "not_written_here": [], "identity_clash": [],
+                    "other_passphrase": []}  # fmt: skip
 
     daemon = spawn(home)
     daemon.wait_running()

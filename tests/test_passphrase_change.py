@@ -171,3 +171,42 @@ def test_a_crash_at_any_write_loses_nothing(laptop: Home, new_file: Path, crash_
     assert left
     assert all(opens_with(p) == [NEW] for p in left)
     assert all(codes_in(p, NEW) == wanted for p in left)
+
+
+def test_two_homes_one_changes_then_the_other(make_home, new_file: Path) -> None:
+    laptop: Home = make_home("laptop")
+    desk: Home = make_home("desk")
+    laptop.ok("add", "-", input=URIS[0] + "\n")
+    laptop.ok("export")
+    desk.ok("add", "-", input=URIS[1] + "\n")
+    desk.ok("export")
+    desk.ok("scan")  # the desk knows the laptop now (devices.json)
+    desk.ok("approve", "--all")
+    laptop.ok("passphrase", "change", "--new-passphrase-file", str(new_file))
+    laptop.ok("add", "-", input="otpauth://totp/Late:z?secret=GEZDGNBVGY3TQOJQ&issuer=Late\n",
+              passphrase=NEW)  # fmt: skip
+    laptop.ok("export", passphrase=NEW)
+    desk_before = desk.ok("list").stdout
+    scanned = desk.ok("scan")
+    assert "laptop now uses a different passphrase" in scanned.stderr
+    status = json.loads(desk.ok("status", "--json").stdout)
+    assert [d["device"] for d in status["other_passphrase"]] == ["laptop"]
+    assert any("run `otpsync passphrase change` here" in w for w in status["warnings"])
+    assert "laptop now uses a different passphrase" in desk.ok("status").stdout
+    assert "laptop now uses a different passphrase" in desk.ok("pending").stderr
+    assert desk.ok("list").stdout == desk_before  # nothing lost, nothing rejected
+    laptop_files = [p for p in desk.sync.iterdir() if "-laptop-" in p.name]
+    assert laptop_files
+    assert all(opens_with(p) == [NEW] for p in laptop_files)  # none opens with the old one
+    # The desk changes to the same new passphrase: the laptop's newer codes are offered.
+    desk.ok("passphrase", "change", "--new-passphrase-file", str(new_file))
+    desk.ok("scan", passphrase=NEW)
+    pending = json.loads(desk.ok("pending", "--json", passphrase=NEW).stdout)
+    assert len(pending) == 1
+    assert pending[0]["device"] == "laptop"
+    assert json.loads(desk.ok("status", "--json").stdout)["other_passphrase"] == []
+    desk.ok("approve", "--all", passphrase=NEW)
+    assert "Late" in desk.ok("list", passphrase=NEW).stdout
+    for home in (laptop, desk):
+        assert opens_with(home.path / "data" / "vault.4otp.txt") == [NEW]
+    assert all(opens_with(p) == [NEW] for p in desk.sync.iterdir())

@@ -24,6 +24,8 @@ def cmd_pending(svc: Service, args: argparse.Namespace) -> int:
     if args.json:
         print_json([v.to_json() for v in views])
         return 0
+    for line in svc.other_passphrase.notices():
+        say(f"warning: {line}", err=True)
     if not views:
         print("No pending imports.", file=sys.stderr)
     for view in views:
@@ -77,7 +79,7 @@ def cmd_scan(svc: Service, args: argparse.Namespace) -> int:
     outcomes = svc.scan_once()
     queued = [o for o in outcomes if o.kind == "queued"]
     for o in outcomes:
-        if o.kind in ("damaged", "wrong-passphrase", "unreadable"):
+        if o.kind in ("damaged", "wrong-passphrase", "other-passphrase", "unreadable"):
             log.warning("%s", o.message)
     print(f"Looked at {count(len(outcomes), 'file')}; queued {len(queued)}.")
     return 0
