@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from daemon import importers
 from daemon.config import WatchSource
-from daemon.core import backup_format, merge, payload
-from daemon.core.accounts import Account
+from daemon.core import backup_format, merge, payload, removals
+from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header
 from daemon.core.merge import Change, MergePlan
 from daemon.core.payload import VaultData
@@ -67,6 +67,7 @@ class Offer:
     skipped: tuple[importers.Skipped, ...] = ()  # another app's entries otpsync cannot make
     seq: int = 0  # the device's sequence number (0: none)
     weak_kdf: bool = False  # sealed below the floor writers must use (KdfParams.weak)
+    tombstones: tuple[Tombstone, ...] = ()  # the codes that device removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class PendingView:
 
     entry: PendingEntry
     plan: MergePlan
+    removed: tuple[Account, ...] = ()  # codes here that device removed (offered, not applied)
 
     def offered(self) -> list[Change]:
         return self.plan.of("new") + self.plan.of("updated")
@@ -108,6 +110,9 @@ class PendingView:
                 {"issuer": c.incoming.issuer, "account": c.incoming.account, "change": c.kind}
                 for c in self.offered()
             ],
+            "removed": [
+                {"issuer": a.issuer, "account": a.account, "id": a.id} for a in self.removed
+            ],
         }
 
 
@@ -118,6 +123,8 @@ class Approved:
     updated: tuple[Account, ...]
     exported: Exported | None
     export_error: str | None
+    removed: tuple[Account, ...] = ()  # removed here too (--with-removals)
+    declined: tuple[Account, ...] = ()  # that device's removals turned down: codes kept
 
 
 def describe_claims(device: str, claims: dict[str, list[str]]) -> list[str]:
@@ -146,9 +153,15 @@ def source_device_id(source: WatchSource) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"otpsync:watch-source:{source.name}"))
 
 
-def _offer_keys(plan: MergePlan) -> set[tuple[str, str]]:
+def _offer_keys(plan: MergePlan, removed: Iterable[Account] = ()) -> set[tuple[str, str]]:
     """What a plan offers, comparable across backups: (change, code fingerprint) pairs."""
-    return {(c.kind, c.incoming.fingerprint()) for c in plan.changes if c.kind != "present"}
+    keys = {(c.kind, c.incoming.fingerprint()) for c in plan.changes if c.kind != "present"}
+    return keys | {("removed", a.fingerprint()) for a in removed}
+
+
+def _removed(vault: VaultData, offer: Offer) -> tuple[Account, ...]:
+    """The codes here that the offering device removed since (offered, never applied)."""
+    return tuple(a for a, _ in removals.offered(vault, offer.tombstones, offer.device_id))
 
 
 class Intake:
@@ -248,7 +261,7 @@ class Intake:
                 "; ".join(s.shown() for s in offer.skipped),
             )
         plan = merge.plan(vault, offer.accounts, source=offer.device_id)
-        if not plan.has_changes:
+        if not plan.has_changes and not _removed(vault, offer):
             return settle("nothing-new")
         outcome = self._queue(path, data, sha, offer, plan, vault, source)
         self.state.mark_seen(sha, outcome.kind, str(path))
@@ -262,7 +275,7 @@ class Intake:
         self.state.device_seen(header.device_id, header.device, header.seq, created, len(codes))
         return Offer(
             header.device, header.device_id, created, codes, seq=header.seq,
-            weak_kdf=header.kdf.weak,
+            weak_kdf=header.kdf.weak, tombstones=incoming.tombstones,
         )  # fmt: skip
 
     def _open_budgeted(self: Service, data: bytes) -> tuple[Header, VaultData]:
@@ -449,7 +462,7 @@ class Intake:
         queued = self.inbox.queued_from(offer.device_id)
         if queued is not None and queued.order > (offer.seq, time_of(offer.created)):
             return Outcome("superseded", path)  # (put checks again, under the lock)
-        offer_keys = _offer_keys(plan)
+        offer_keys = _offer_keys(plan, _removed(vault, offer))
         queued_offer = self._offer_of(queued, vault) if queued else set()
 
         def wins_tie(old: PendingEntry) -> bool:
@@ -521,7 +534,8 @@ class Intake:
             offer = self._open_entry(entry)
         except OtpsyncError:
             return set()
-        return _offer_keys(merge.plan(vault, offer.accounts, source=offer.device_id))
+        plan = merge.plan(vault, offer.accounts, source=offer.device_id)
+        return _offer_keys(plan, _removed(vault, offer))
 
     def pending(self: Service) -> list[PendingView]:
         """The queue, each entry planned against the vault as it is now. Entries that no
@@ -536,29 +550,37 @@ class Intake:
                 self.inbox.remove(entry.id)
                 continue
             plan = merge.plan(vault, offer.accounts, source=offer.device_id)
-            if not plan.has_changes:
+            removed = _removed(vault, offer)
+            if not plan.has_changes and not removed:
                 self.inbox.remove(entry.id)
                 self.state.mark_seen(entry.sha256, "nothing-new", entry.file)
                 continue
-            views.append(PendingView(entry, plan))
+            views.append(PendingView(entry, plan, removed))
         return views
 
-    def approve(self: Service, entry_id: str) -> Approved:
-        """Snapshot, merge, save, then export, so the union reaches the other devices."""
+    def approve(self: Service, entry_id: str, *, with_removals: bool = False) -> Approved:
+        """Snapshot, merge, save, then export, so the union reaches the other devices. The
+        codes that device removed are declined (kept, not offered again) unless
+        ``with_removals``: then they are removed here too."""
         entry = self.inbox.get(entry_id)
         offer = self._open_entry(entry)
         plans: list[MergePlan] = []
+        gone: list[tuple[Account, Tombstone]] = []
 
         def change(v: VaultData) -> VaultData:
             plans.append(merge.plan(v, offer.accounts, source=offer.device_id))
-            return merge.apply(v, plans[-1])
+            gone[:] = removals.offered(v, offer.tombstones, offer.device_id)
+            merged = merge.apply(v, plans[-1])
+            if with_removals:
+                return removals.apply(merged, gone, utcnow())
+            return removals.decline(merged, gone, offer.device_id)
 
         self._change("approve", change)
         self.inbox.remove(entry.id)
         self.state.mark_seen(entry.sha256, "merged", entry.file)
         plan = plans[-1]
         exported, error = None, None
-        if plan.has_changes:
+        if plan.has_changes or (with_removals and gone):
             try:
                 exported = self.export()
             except OtpsyncError as exc:
@@ -570,6 +592,8 @@ class Intake:
             tuple(c.incoming for c in plan.of("updated")),
             exported,
             error,
+            tuple(a for a, _ in gone) if with_removals else (),
+            () if with_removals else tuple(a for a, _ in gone),
         )
 
     def reject(self: Service, entry_id: str) -> PendingView:
@@ -580,7 +604,9 @@ class Intake:
 
         def change(v: VaultData) -> VaultData:
             plans.append(merge.plan(v, offer.accounts, source=offer.device_id))
-            return merge.reject(v, plans[-1], offer.device_id)
+            gone = removals.offered(v, offer.tombstones, offer.device_id)
+            rejected = merge.reject(v, plans[-1], offer.device_id)
+            return removals.decline(rejected, gone, offer.device_id)
 
         self._change("reject", change)
         self.inbox.remove(entry.id)

@@ -303,9 +303,9 @@ class Daemon:
 
         return self.submit(run)
 
-    def approve(self, entry_id: str) -> Future[Approved]:
+    def approve(self, entry_id: str, *, with_removals: bool = False) -> Future[Approved]:
         def run() -> Approved:
-            result = self.service.approve(entry_id)
+            result = self.service.approve(entry_id, with_removals=with_removals)
             if result.exported:
                 self._after_export(result.exported)
             self._refresh(vault_changed=True)
@@ -597,6 +597,8 @@ def merged_message(result: Approved, shown: int = 3) -> str:
         labels.append(f"{n - shown} more")
     if result.updated:
         text += f" ({len(result.updated)} updated)"
+    if result.removed:
+        text += f"; removed {len(result.removed)} removed there"
     return f"{text}: {', '.join(labels)}" if labels else text
 
 
