@@ -98,7 +98,7 @@ class PassphraseChange:
                 change_journal.durable_write_done()
                 resealed += 1
         # From here on the vault opens with the new passphrase only.
-        self.use_passphrase(new if new is not None else old_pass)
+        self.use_passphrase(old_pass if finishing or new is None else new)
         self._store = None
         self._vault_seen = None
         self._entry_offers.clear()

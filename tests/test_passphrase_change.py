@@ -210,3 +210,15 @@ def test_two_homes_one_changes_then_the_other(make_home, new_file: Path) -> None
     for home in (laptop, desk):
         assert opens_with(home.path / "data" / "vault.4otp.txt") == [NEW]
     assert all(opens_with(p) == [NEW] for p in desk.sync.iterdir())
+
+
+def test_change_is_refused_while_the_daemon_runs(laptop: Home, new_file: Path, spawn) -> None:
+    daemon = spawn(laptop)
+    daemon.wait_running()
+    vault = (laptop.path / "data" / "vault.4otp.txt").read_bytes()
+    refused = laptop.run("passphrase", "change", "--new-passphrase-file", str(new_file))
+    assert refused.returncode == 1
+    assert "stop it first" in refused.stderr
+    assert (laptop.path / "data" / "vault.4otp.txt").read_bytes() == vault
+    assert not (laptop.path / "data" / "passphrase-change.json").exists()
+    assert daemon.stop() == 0
