@@ -63,7 +63,8 @@ def test_two_devices_keep_each_other_up_to_date(make_home: MakeHome, spawn: Spaw
     db.wait_output("otpsync: Backup from laptop: 1 new code", timeout=5)
     (entry,) = pending_json(b)
     assert set(entry) == {"id", "device", "device_id", "created", "file", "total", "new",
-                          "updated", "entries"}  # fmt: skip
+                          "updated", "entries", "removed"}  # fmt: skip
+    assert entry["removed"] == []
     assert (entry["device"], entry["file"]) == ("laptop", new_a)
     assert (entry["total"], entry["new"], entry["updated"]) == (1, 1, 0)
     assert entry["entries"] == [{"issuer": "GitHub", "account": "alice", "change": "new"}]
