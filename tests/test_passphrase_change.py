@@ -222,3 +222,21 @@ def test_change_is_refused_while_the_daemon_runs(laptop: Home, new_file: Path, s
     assert (laptop.path / "data" / "vault.4otp.txt").read_bytes() == vault
     assert not (laptop.path / "data" / "passphrase-change.json").exists()
     assert daemon.stop() == 0
+
+
+def test_change_updates_the_keyring_entry(laptop: Home, new_file: Path, tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    store = tmp_path / "keyring.json"
+    store.write_text(json.dumps({"otpsync/passphrase": PASSPHRASE}))
+    env = {
+        "PYTHON_KEYRING_BACKEND": "tests.file_keyring.FileKeyring",
+        "OTPSYNC_TEST_KEYRING_FILE": str(store),
+        "PYTHONPATH": str(REPO),
+    }
+    laptop.ok("list", passphrase="", env=env)  # the passphrase comes from the keyring
+    done = laptop.ok("passphrase", "change", "--new-passphrase-file", str(new_file),
+                     passphrase="", env=env)  # fmt: skip
+    assert "The OS keyring now holds the new passphrase" in done.stdout
+    assert json.loads(store.read_text()) == {"otpsync/passphrase": NEW}
+    assert "GitHub" in laptop.ok("list", passphrase="", env=env).stdout
