@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daemon.config import WatchSource
-from daemon.core import backup_format, merge, payload
-from daemon.core.accounts import Account
+from daemon.core import backup_format, merge, payload, removals
+from daemon.core.accounts import Account, Tombstone, utcnow
 from daemon.core.backup_format import Header
 from daemon.core.durations import format_duration
 from daemon.core.merge import Change, MergePlan
@@ -47,6 +47,7 @@ from daemon.errors import (
 )
 from daemon.fsutil import read_bounded, read_head
 from daemon.inbox import PendingEntry
+from daemon.other_passphrase import OtherPassphrase, notice
 from daemon.passphrase import source_password
 from daemon.state import file_stamp, now_text, time_of
 
@@ -68,6 +69,7 @@ class Offer:
     skipped: tuple[importers.Skipped, ...] = ()  # another app's entries otpsync cannot make
     seq: int = 0  # the device's sequence number (0: none)
     weak_kdf: bool = False  # sealed below the floor writers must use (KdfParams.weak)
+    tombstones: tuple[Tombstone, ...] = ()  # the codes that device removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class PendingView:
 
     entry: PendingEntry
     plan: MergePlan
+    removed: tuple[Account, ...] = ()  # codes here that device removed (offered, not applied)
 
     def offered(self) -> list[Change]:
         return self.plan.of("new") + self.plan.of("updated")
@@ -109,6 +112,9 @@ class PendingView:
                 {"issuer": c.incoming.issuer, "account": c.incoming.account, "change": c.kind}
                 for c in self.offered()
             ],
+            "removed": [
+                {"issuer": a.issuer, "account": a.account, "id": a.id} for a in self.removed
+            ],
         }
 
 
@@ -119,6 +125,8 @@ class Approved:
     updated: tuple[Account, ...]
     exported: Exported | None
     export_error: str | None
+    removed: tuple[Account, ...] = ()  # removed here too (--with-removals)
+    declined: tuple[Account, ...] = ()  # that device's removals turned down: codes kept
 
 
 RECENT = 60.0  # seconds: a truncated file changed this recently may still be arriving
@@ -168,9 +176,15 @@ def source_device_id(source: WatchSource) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"otpsync:watch-source:{source.name}"))
 
 
-def _offer_keys(plan: MergePlan) -> set[tuple[str, str]]:
+def _offer_keys(plan: MergePlan, removed: Iterable[Account] = ()) -> set[tuple[str, str]]:
     """What a plan offers, comparable across backups: (change, code fingerprint) pairs."""
-    return {(c.kind, c.incoming.fingerprint()) for c in plan.changes if c.kind != "present"}
+    keys = {(c.kind, c.incoming.fingerprint()) for c in plan.changes if c.kind != "present"}
+    return keys | {("removed", a.fingerprint()) for a in removed}
+
+
+def _removed(vault: VaultData, offer: Offer) -> tuple[Account, ...]:
+    """The codes here that the offering device removed since (offered, never applied)."""
+    return tuple(a for a, _ in removals.offered(vault, offer.tombstones, offer.device_id))
 
 
 class Intake:
@@ -259,6 +273,9 @@ class Intake:
         except (UnsupportedVersion, KdfOutOfBounds, PasswordRequired, UnexpectedlyPlain) as exc:
             return settle("damaged", str(exc.located(path)))
         except WrongPassphrase:
+            if source is None and self._known_device(header):
+                self.other_passphrase.noticed(header.device_id, header.device)
+                return settle("other-passphrase", f"{path}: {notice(header.device)}")
             why = (
                 f"the password{' or key_file' if source.key_file else ''} configured for"
                 f" [[watch.sources]] {sender!r} does not open it"
@@ -277,7 +294,7 @@ class Intake:
                 "; ".join(s.shown() for s in offer.skipped),
             )
         plan = merge.plan(vault, offer.accounts, source=offer.device_id)
-        if not plan.has_changes:
+        if not plan.has_changes and not _removed(vault, offer):
             return settle("nothing-new")
         outcome = self._queue(path, data, sha, offer, plan, vault, source)
         self.state.mark_seen(sha, outcome.kind, str(path))
@@ -287,6 +304,7 @@ class Intake:
         header, incoming = self._open_budgeted(data)
         created = backup_format.format_time(header.created)
         codes = incoming.accounts
+        self.other_passphrase.opened(header.device_id)
         kdf = {"memory_kib": header.kdf.memory_kib, "iterations": header.kdf.iterations,
                "lanes": header.kdf.lanes}  # fmt: skip
         self.state.device_seen(
@@ -294,7 +312,7 @@ class Intake:
         )
         return Offer(
             header.device, header.device_id, created, codes, seq=header.seq,
-            weak_kdf=header.kdf.weak,
+            weak_kdf=header.kdf.weak, tombstones=incoming.tombstones,
         )  # fmt: skip
 
     def _open_budgeted(self: Service, data: bytes) -> tuple[Header, VaultData]:
@@ -309,6 +327,14 @@ class Intake:
             raise
         budget.opened(header)
         return header, payload.decode(raw, expect_device_id=header.device_id)
+
+    @property
+    def other_passphrase(self: Service) -> OtherPassphrase:
+        return OtherPassphrase(self.paths.state_dir)
+
+    def _known_device(self: Service, header: Header) -> bool:
+        """A device of ours: one whose backup opened here before, or under a salt that did."""
+        return header.device_id in self.state.devices() or self.kdf_budget.known(header)
 
     def _superseded(self: Service, header: Header) -> bool:
         """A backup older than one of its device's already opened: nothing it could offer
@@ -489,7 +515,7 @@ class Intake:
         queued = self.inbox.queued_from(offer.device_id)
         if queued is not None and queued.order > (offer.seq, time_of(offer.created)):
             return Outcome("superseded", path)  # (put checks again, under the lock)
-        offer_keys = _offer_keys(plan)
+        offer_keys = _offer_keys(plan, _removed(vault, offer))
         queued_offer = self._offer_of(queued, vault) if queued else set()
 
         def wins_tie(old: PendingEntry) -> bool:
@@ -564,7 +590,8 @@ class Intake:
             offer = self._open_entry(entry)
         except OtpsyncError:
             return set()
-        return _offer_keys(merge.plan(vault, offer.accounts, source=offer.device_id))
+        plan = merge.plan(vault, offer.accounts, source=offer.device_id)
+        return _offer_keys(plan, _removed(vault, offer))
 
     def pending(self: Service) -> list[PendingView]:
         """The queue, each entry planned against the vault as it is now. Entries that no
@@ -580,29 +607,37 @@ class Intake:
                 self.state.forget_mark(entry.sha256)  # the next scan queues it again
                 continue
             plan = merge.plan(vault, offer.accounts, source=offer.device_id)
-            if not plan.has_changes:
+            removed = _removed(vault, offer)
+            if not plan.has_changes and not removed:
                 self.inbox.remove(entry.id)
                 self.state.mark_seen(entry.sha256, "nothing-new", entry.file)
                 continue
-            views.append(PendingView(entry, plan))
+            views.append(PendingView(entry, plan, removed))
         return views
 
-    def approve(self: Service, entry_id: str) -> Approved:
-        """Snapshot, merge, save, then export, so the union reaches the other devices."""
+    def approve(self: Service, entry_id: str, *, with_removals: bool = False) -> Approved:
+        """Snapshot, merge, save, then export, so the union reaches the other devices. The
+        codes that device removed are declined (kept, not offered again) unless
+        ``with_removals``: then they are removed here too."""
         entry = self.inbox.get(entry_id)
         offer = self._open_entry(entry)
         plans: list[MergePlan] = []
+        gone: list[tuple[Account, Tombstone]] = []
 
         def change(v: VaultData) -> VaultData:
             plans.append(merge.plan(v, offer.accounts, source=offer.device_id))
-            return merge.apply(v, plans[-1])
+            gone[:] = removals.offered(v, offer.tombstones, offer.device_id)
+            merged = merge.apply(v, plans[-1])
+            if with_removals:
+                return removals.apply(merged, gone, utcnow())
+            return removals.decline(merged, gone, offer.device_id)
 
         self._change("approve", change)
         self.inbox.remove(entry.id)
         self.state.mark_seen(entry.sha256, "merged", entry.file)
         plan = plans[-1]
         exported, error = None, None
-        if plan.has_changes:
+        if plan.has_changes or (with_removals and gone):
             try:
                 exported = self.export()
             except OtpsyncError as exc:
@@ -614,6 +649,8 @@ class Intake:
             tuple(c.incoming for c in plan.of("updated")),
             exported,
             error,
+            tuple(a for a, _ in gone) if with_removals else (),
+            () if with_removals else tuple(a for a, _ in gone),
         )
 
     def reject(self: Service, entry_id: str) -> PendingView:
@@ -624,7 +661,9 @@ class Intake:
 
         def change(v: VaultData) -> VaultData:
             plans.append(merge.plan(v, offer.accounts, source=offer.device_id))
-            return merge.reject(v, plans[-1], offer.device_id)
+            gone = removals.offered(v, offer.tombstones, offer.device_id)
+            rejected = merge.reject(v, plans[-1], offer.device_id)
+            return removals.decline(rejected, gone, offer.device_id)
 
         self._change("reject", change)
         self.inbox.remove(entry.id)

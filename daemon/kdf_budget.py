@@ -81,6 +81,10 @@ class KdfBudget:
                 )
             self._spent.append(now)
 
+    def known(self, header: Header) -> bool:
+        """Whether the file's (salt, parameters) opened here before (with any passphrase)."""
+        return salt_digest(header.kdf_salt, header.kdf) in self._known()
+
     def opened(self, header: Header) -> None:
         """The file's key checked out: its salt is free from now on."""
         digest = salt_digest(header.kdf_salt, header.kdf)

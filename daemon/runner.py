@@ -387,9 +387,9 @@ class Daemon:
 
         return self.submit(run)
 
-    def approve(self, entry_id: str) -> Future[Approved]:
+    def approve(self, entry_id: str, *, with_removals: bool = False) -> Future[Approved]:
         def run() -> Approved:
-            result = self.service.approve(entry_id)
+            result = self.service.approve(entry_id, with_removals=with_removals)
             if result.exported:
                 self._after_export(result.exported)
             elif result.export_error:
@@ -638,6 +638,9 @@ class Daemon:
                 self._emit("pending", f"Backup from {outcome.entry.device}: {what}", outcome)
         elif outcome.kind in ("damaged", "wrong-passphrase"):
             self._error(outcome.message)
+        elif outcome.kind == "other-passphrase":  # not an error: shown until it is resolved
+            log.warning("%s", outcome.message)
+            self._refresh()
         elif outcome.kind in ("forged", "identity-clash"):
             self._error(outcome.message)
             self._refresh()
@@ -727,6 +730,7 @@ class Daemon:
         for path in before - {Path(v.entry.file) for v in pending}:
             self._tracker.forget(path)
         claims = describe_claims(self.cfg.device, self.service.own_claims())
+        claims += self.service.other_passphrase.notices()
         changes: dict[str, Any] = {"pending": pending, "claims": tuple(claims),
                                    "last_export": self.service.state.last_export(),
                                    "devices": tuple(self.service.devices())}  # fmt: skip
@@ -810,6 +814,8 @@ def merged_message(result: Approved, shown: int = 3) -> str:
         labels.append(f"{n - shown} more")
     if result.updated:
         text += f" ({len(result.updated)} updated)"
+    if result.removed:
+        text += f"; removed {len(result.removed)} removed there"
     return f"{text}: {', '.join(labels)}" if labels else text
 
 

@@ -8,6 +8,7 @@ operation leaves the home exactly as it was.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import time
@@ -69,6 +70,7 @@ from daemon.passphrase import (
     get_passphrase,
     source_at_login,
 )
+from daemon.passphrase_change import PassphraseChange, PassphraseChanged
 from daemon.paths import Paths
 from daemon.state import StateFiles, file_stamp, heartbeat_stale, parse_time
 from daemon.vault_store import Snapshot, VaultStore
@@ -141,7 +143,7 @@ class InitResult:
     warnings: tuple[str, ...]
 
 
-class Service(Intake, Adding):
+class Service(Intake, Adding, PassphraseChange):
     """One home's otpsync. Cheap to create; reads config and asks for the passphrase lazily."""
 
     def __init__(
@@ -157,6 +159,7 @@ class Service(Intake, Adding):
         self._config: Config | None = None
         self._keys: MasterKeys | None = None
         self._passphrase: str | None = None
+        self._passphrase_source = ""
         self._store: VaultStore | None = None
         self._budget: KdfBudget | None = None
         self._entry_offers = {}
@@ -194,6 +197,7 @@ class Service(Intake, Adding):
                 passphrase, source = get_passphrase(self._sources(cfg))
                 log.debug("passphrase from %s", source)
                 self.use_passphrase(passphrase)
+                self._passphrase_source = source
             self._store = VaultStore(self.paths, self._keys, cfg.kdf, cfg.snapshots)
         return self._store
 
@@ -498,6 +502,48 @@ class Service(Intake, Adding):
             )
         return done
 
+    def export_shared(self, out: Path, *, only: str, passphrase: str) -> Exported:
+        """Seal the codes matching ``only`` for someone else, under ``passphrase`` — never the
+        person's own, which opens every backup in the sync folder — with a fresh KDF salt and
+        a fresh device id (so the file is nobody's backup: not ours, not a device of ours).
+        Refuses the sync folder: a share is handed over, not synced."""
+        if not passphrase:
+            raise UsageError("the share passphrase is empty")
+        if hmac.compare_digest(
+            passphrase.encode("utf-8"), self.passphrase_for_child().encode("utf-8")
+        ):
+            raise UsageError(
+                "the share passphrase is your own passphrase, which opens all your backups;"
+                " choose another one just for this share"
+            )
+        target = out.expanduser()
+        if _inside_dir(target if target.is_dir() else target.parent, self.config.sync_folder):
+            raise UsageError(
+                "refusing to write a share into the sync folder (every device would look at"
+                " it); choose another --out"
+            )
+        vault = self.vault()
+        accounts = tuple(self._selected(vault, only))
+        share_id = str(uuid.uuid4())
+        now = datetime.now(UTC).replace(microsecond=0)
+        share = VaultData(share_id, self.config.device, now, accounts)
+        data = backup_format.seal(
+            payload.encode(share),
+            kind="backup",
+            device_id=share_id,
+            device=self.config.device,
+            created=now,
+            keys=MasterKeys(passphrase),
+            kdf_salt=os.urandom(backup_format.SALT_BYTES),
+            kdf=self.config.kdf,
+        )
+        kind = "shared" + filenames.SUFFIX
+        path = self._write_export(
+            target, data, lambda when, device, n: filenames.export_name(when, device, kind, n), now
+        )
+        log.info("wrote a share of %d codes to %s", len(accounts), path.name)
+        return Exported(path, len(accounts))
+
     def export_as(
         self, fmt: str, out: Path, *, only: str | None = None, password: str | None = None
     ) -> Exported:
@@ -797,16 +843,18 @@ class Service(Intake, Adding):
         return sorted(views, key=lambda d: (d.name.casefold(), d.id))
 
     def device_details(self) -> list[dict[str, object]]:
-        """``otpsync devices``: each other device as ``devices()`` shows it, plus its KDF
-        costs and whether they are below the floor our own writers keep."""
+        """``otpsync devices``: each other device as ``devices()`` shows it, plus whether its
+        backups still open with our passphrase, its KDF costs and whether they are below the
+        floor our own writers keep."""
         recorded = self.state.devices()
         weak = self.state.weak_writers()
+        other = self.other_passphrase.devices()
         out = []
         for view in self.devices():
             kdf = recorded.get(view.id, {}).get("kdf")
             out.append({
-                **view.as_json(), "kdf": kdf if isinstance(kdf, dict) else None,
-                "weak_kdf": view.id in weak,
+                **view.as_json(), "opens": view.id not in other,
+                "kdf": kdf if isinstance(kdf, dict) else None, "weak_kdf": view.id in weak,
             })  # fmt: skip
         return out
 
@@ -868,7 +916,12 @@ class Service(Intake, Adding):
             "watch_mode": cfg.watch.mode,
             "last_error": error if isinstance(error, dict) else None,
             "warnings": [
-                weak_writer_message(d) for d in sorted(self.state.weak_writers().values())
+                *(weak_writer_message(d) for d in sorted(self.state.weak_writers().values())),
+                *self.other_passphrase.notices(),
+            ],
+            "other_passphrase": [
+                {"device": name, "device_id": device_id}
+                for device_id, name in sorted(self.other_passphrase.devices().items())
             ],
             "not_written_here": claims["forged"],
             "identity_clash": claims["identity-clash"],
@@ -904,6 +957,13 @@ def _same_dir(out: Path, folder: Path) -> bool:
         return False
 
 
+def _inside_dir(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
 def _suffixed(path: Path, n: int) -> str:
     """``name-N.ext`` for a person-chosen file name, keeping double extensions intact."""
     name = path.name
@@ -920,6 +980,7 @@ __all__ = [
     "ImportPreview",
     "InitResult",
     "Outcome",
+    "PassphraseChanged",
     "PendingView",
     "Service",
     "SnapshotInfo",

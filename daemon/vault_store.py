@@ -16,6 +16,7 @@ from pathlib import Path
 
 import filelock
 
+from daemon import change_journal
 from daemon.core import backup_format, payload
 from daemon.core.backup_format import Header, KdfParams, MasterKeys
 from daemon.core.payload import VaultData
@@ -30,6 +31,7 @@ from daemon.errors import (
     TruncatedFile,
     VaultBusy,
     VaultExists,
+    WrongPassphrase,
 )
 from daemon.fsutil import PRIVATE_FILE, ensure_private_dir, read_bounded, write_atomic
 from daemon.paths import Paths
@@ -137,6 +139,10 @@ class VaultStore:
             header, vault = self._open(data, self.paths.vault_file)
         except DAMAGE as exc:
             raise type(exc)(exc.message + RECOVERY_HINT) from None
+        except WrongPassphrase as exc:
+            if note := change_journal.hint(self.paths.data_dir, data):
+                raise WrongPassphrase(f"{exc.message}; {note}") from None
+            raise
         self._salt, self._salt_kdf = header.kdf_salt, header.kdf
         self._seq = max(self._seq, header.seq)
         return vault
@@ -151,6 +157,12 @@ class VaultStore:
         if self._salt is None or self._salt_kdf != self.kdf:
             self._salt, self._salt_kdf = os.urandom(backup_format.SALT_BYTES), self.kdf
         return self._salt
+
+    def reseal(self, vault: VaultData, *, device: str, salt: bytes, after_seq: int) -> None:
+        """Save ``vault`` under this store's keys and ``salt`` (a passphrase change: this
+        store holds the new keys), numbered on from ``after_seq`` (the old vault's)."""
+        self._salt, self._salt_kdf, self._seq = salt, self.kdf, after_seq
+        self.save(vault, device=device)
 
     def renew_salt(self) -> None:
         """Seal everything from now on under a fresh KDF salt (a new identity)."""

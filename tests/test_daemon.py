@@ -43,7 +43,7 @@ from tests.daemon_support import (
 
 MakeLocal = Callable[..., LocalHome]
 PENDING_KEYS = {"id", "device", "device_id", "created", "file", "total", "new", "updated",
-                "entries"}  # fmt: skip
+                "entries", "removed"}  # fmt: skip
 
 
 @pytest.fixture

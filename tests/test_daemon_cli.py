@@ -34,7 +34,8 @@ GITHUB_URI = f"otpauth://totp/GitHub:alice?secret={code(1).secret}&issuer=GitHub
 STATUS_KEYS = {"running", "responding", "pid", "heartbeat", "state_disk_full", "device",
                "sync_folder", "last_export", "next_export", "export_failure", "pending",
                "watch_mode", "last_error", "warnings", "not_written_here",
-               "identity_clash", "devices"}  # fmt: skip
+               "identity_clash", "devices",
+               "other_passphrase"}  # fmt: skip
 
 
 def last_export(home: Home) -> str | None:
@@ -64,7 +65,8 @@ def test_two_devices_keep_each_other_up_to_date(make_home: MakeHome, spawn: Spaw
     db.wait_output("otpsync: Backup from laptop: 1 new code", timeout=5)
     (entry,) = pending_json(b)
     assert set(entry) == {"id", "device", "device_id", "created", "file", "total", "new",
-                          "updated", "entries"}  # fmt: skip
+                          "updated", "entries", "removed"}  # fmt: skip
+    assert entry["removed"] == []
     assert (entry["device"], entry["file"]) == ("laptop", new_a)
     assert (entry["total"], entry["new"], entry["updated"]) == (1, 1, 0)
     assert entry["entries"] == [{"issuer": "GitHub", "account": "alice", "change": "new"}]
@@ -122,7 +124,7 @@ def test_status_json_while_running_and_after_stop(make_home: MakeHome, spawn: Sp
                     "last_export": None, "next_export": None, "export_failure": None,
                     "pending": 0, "watch_mode": "native", "last_error": None,
                     "warnings": [], "not_written_here": [], "identity_clash": [],
-                    "devices": []}  # fmt: skip
+                    "devices": [], "other_passphrase": []}  # fmt: skip
 
     daemon = spawn(home)
     daemon.wait_running()

@@ -92,6 +92,7 @@ def test_devices_lists_each_device_with_its_kdf_cost(make_home: MakeHome) -> Non
     )
     assert entry["kdf"] == {"memory_kib": 19 * 1024, "iterations": 2, "lanes": 1}
     assert entry["weak_kdf"] is False
+    assert entry["opens"] is True
     text = home.ok("devices").stdout.splitlines()
     assert text[0].startswith("phone · last backup ")
     assert text[1] == f"    id {phone.device_id[:8]} · Argon2id 19 MiB × 2"

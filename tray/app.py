@@ -228,6 +228,9 @@ class TrayApp:
     def approve(self, entry_id: str) -> None:
         self._after(self.daemon.approve(entry_id))
 
+    def approve_with_removals(self, entry_id: str) -> None:
+        self._after(self.daemon.approve(entry_id, with_removals=True))
+
     def reject(self, entry_id: str) -> None:
         def rejected(view: PendingView) -> None:
             self.notifier.close(device_tag(view.entry))

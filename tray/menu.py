@@ -31,6 +31,7 @@ GROUP_ABOVE = 15  # more codes than this: one submenu per issuer
 class TrayActions(Protocol):
     def copy_code(self, account_id: str) -> None: ...
     def approve(self, entry_id: str) -> None: ...
+    def approve_with_removals(self, entry_id: str) -> None: ...
     def reject(self, entry_id: str) -> None: ...
     def export_now(self) -> None: ...
     def open_sync_folder(self) -> None: ...
@@ -143,10 +144,25 @@ def _pending_menu(view: PendingView, actions: TrayActions) -> Menu:
         for c in view.offered()
     ]
     entry_id = view.entry.id
+    removed = [MenuItem(shown(f"− {a.label}"), None, enabled=False) for a in view.removed]
+    also: list[MenuItem] = []
+    if view.removed:
+        n = len(view.removed)
+        removed.insert(0, MenuItem(shown(f"removed on {view.entry.device}:"), None, enabled=False))
+        also = [
+            MenuItem(
+                shown(
+                    f"Also remove {n} code{'s' if n != 1 else ''} removed on {view.entry.device}"
+                ),
+                _click(lambda: actions.approve_with_removals(entry_id)),
+            )
+        ]
     return Menu(
         *offered,
+        *removed,
         Menu.SEPARATOR,
         MenuItem("Approve merge", _click(lambda: actions.approve(entry_id))),
+        *also,
         MenuItem("Reject", _click(lambda: actions.reject(entry_id))),
     )
 

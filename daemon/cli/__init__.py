@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from daemon import __version__
-from daemon.cli import codes, devices, queue, run, setup, transfer, window
+from daemon.cli import codes, devices, passphrase, queue, run, setup, transfer, window
 from daemon.cli.common import EscapingFormatter, Parser
 from daemon.core.display import shown
 from daemon.errors import OtpsyncError
 from daemon.paths import Paths
 from daemon.service import Service
 
-FAMILIES = (setup, codes, window, transfer, run, queue, devices)
+FAMILIES = (setup, codes, window, transfer, run, queue, devices, passphrase)
 
 
 def build_parser() -> argparse.ArgumentParser:

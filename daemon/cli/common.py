@@ -109,15 +109,15 @@ def describe(change: Change) -> str:
     return shown(f"  {mark} {change.incoming.label}{why}")
 
 
-def read_password_file(path: str) -> str:
+def read_password_file(path: str, flag: str = "--password-file") -> str:
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FileMissing(f"--password-file {path} does not exist") from None
+        raise FileMissing(f"{flag} {path} does not exist") from None
     except UnicodeDecodeError:
-        raise FileMissing(f"--password-file {path} is not valid UTF-8") from None
+        raise FileMissing(f"{flag} {path} is not valid UTF-8") from None
     except OSError as exc:
-        raise FileMissing(f"cannot read --password-file {path}: {exc.strerror}") from None
+        raise FileMissing(f"cannot read {flag} {path}: {exc.strerror}") from None
     return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
 
 

@@ -39,7 +39,8 @@ def cmd_devices(svc: Service, args: argparse.Namespace) -> int:
     for line, d in zip(lines, details, strict=True):
         say(line)
         weak = " (below the floor: raise [kdf] there)" if d["weak_kdf"] else ""
-        say(f"    id {str(d['id'])[:8]} · {_kdf_text(d['kdf'])}{weak}")
+        opens = "" if d["opens"] else " · uses a different passphrase now"
+        say(f"    id {str(d['id'])[:8]} · {_kdf_text(d['kdf'])}{weak}{opens}")
     return 0
 
 

@@ -46,8 +46,42 @@ def _new_password(args: argparse.Namespace) -> str | None:
     return first
 
 
+def _share_passphrase(args: argparse.Namespace) -> str:
+    """The passphrase just for a share: from --share-passphrase-file, or asked twice."""
+    if args.share_passphrase_file:
+        return read_password_file(args.share_passphrase_file, "--share-passphrase-file")
+    if not interactive():
+        raise UsageError("--share needs --share-passphrase-file FILE (or a terminal to ask)")
+    import getpass
+
+    first = getpass.getpass("Passphrase just for this share (not your own): ")
+    if first != getpass.getpass("Repeat it: "):
+        raise UsageError("the two share passphrases differ")
+    return first
+
+
+def _export_share(svc: Service, args: argparse.Namespace, out: Path | None) -> int:
+    if args.format != "4otp":
+        raise UsageError("--share writes an encrypted otpsync file; leave out --format")
+    if not args.only:
+        raise UsageError("--share needs --only QUERY: share the few codes you mean to")
+    if out is None:
+        raise UsageError("--share needs --out DIR_OR_FILE outside the sync folder")
+    done = svc.export_shared(out, only=args.only, passphrase=_share_passphrase(args))
+    print(f"Wrote {count(done.codes, 'code')} sealed with the share passphrase:")
+    say(str(done.path))
+    print(
+        "They import it with `otpsync import FILE --password-file FILE`; give them the"
+        " passphrase another way than the file.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_export(svc: Service, args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser() if args.out else None
+    if args.share:
+        return _export_share(svc, args, out)
     if args.format == "4otp":
         done = svc.export(out, only=args.only)
         print(f"Wrote an encrypted backup of {count(done.codes, 'code')}:")
@@ -176,6 +210,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--only", metavar="QUERY", help="only the codes matching QUERY")
     s.add_argument("--password-file", metavar="FILE", help="aegis-encrypted: its password")
+    s.add_argument(
+        "--share",
+        action="store_true",
+        help="seal the --only codes with a passphrase just for this share (never yours);"
+        " not into the sync folder",
+    )
+    s.add_argument(
+        "--share-passphrase-file", metavar="FILE", help="--share: the share's passphrase"
+    )
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser(

@@ -238,9 +238,14 @@ class Rejection:
     fingerprint: str
     label: str
     version: datetime
+    # "code": an offered code turned down; "removal": that device's removal of a code here
+    # declined (``version`` is then its tombstone's time), see core/removals.py
+    kind: str = "code"
 
     def __post_init__(self) -> None:
         _check_label(self.label)
+        if self.kind not in ("code", "removal"):
+            raise ValueError(f"a rejection is of a code or a removal, not {self.kind!r}")
 
 
 def _check_label(label: str) -> None:

@@ -96,7 +96,9 @@ def plan(
     """
     mine = {a.identity(): a for a in local.accounts}
     removed = {t.fingerprint for t in local.tombstones}
-    rejected = {r.fingerprint: r.version for r in local.rejected if r.source == source}
+    rejected = {
+        r.fingerprint: r.version for r in local.rejected if r.source == source and r.kind == "code"
+    }
     changes = []
     for theirs in _dedupe(incoming):
         here = mine.get(theirs.identity())

@@ -89,7 +89,7 @@ def encode(data: VaultData) -> bytes:
     if data.rejected:
         doc["rejected"] = [
             {"source": r.source, "fingerprint": r.fingerprint, "label": r.label,
-             "version": _time(r.version)}
+             "version": _time(r.version), **({"kind": r.kind} if r.kind != "code" else {})}
             for r in data.rejected
         ]  # fmt: skip
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -230,8 +230,11 @@ def decode(raw: bytes, *, expect_device_id: str | None = None) -> VaultData:
     rejected = []
     for i, item in enumerate(rejected_raw):
         rr = _Reader(item, f"rejected[{i}]")
+        kind = rr.get("kind", str) if "kind" in rr.obj else "code"
+        if kind not in ("code", "removal"):
+            raise DamagedFile(f"payload is damaged (rejected[{i}].kind is {kind[:20]!r})")
         rejected.append(
-            Rejection(rr.uuid("source"), rr.fingerprint(), rr.label(), rr.time("version"))
+            Rejection(rr.uuid("source"), rr.fingerprint(), rr.label(), rr.time("version"), kind)
         )
     data = VaultData(
         device_id=device_id,

@@ -124,6 +124,9 @@ class Recording:
     def approve(self, entry_id: str) -> None:
         self.calls.append(("approve", entry_id))
 
+    def approve_with_removals(self, entry_id: str) -> None:
+        self.calls.append(("approve_with_removals", entry_id))
+
     def reject(self, entry_id: str) -> None:
         self.calls.append(("reject", entry_id))
 
