@@ -390,7 +390,7 @@ class Intake:
         anything that does not is a forgery. Neither is ever counted, pruned or queued.
         """
         ledger = self.ledger
-        if ledger.has(path.name, sha):
+        if ledger.wrote(sha):
             return "own", ""
         try:
             _, opened = self._open_budgeted(data)

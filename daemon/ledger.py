@@ -62,9 +62,11 @@ class Ledger:
                 continue
         return found
 
-    def has(self, name: str, sha256: str) -> bool:
-        entry = self.entries().get(name)
-        return entry is not None and entry.sha256 == sha256
+    def wrote(self, sha256: str) -> bool:
+        """Whether this device wrote these bytes, under whatever name they have now: a sync
+        client's conflict copy of one of its backups is still its own (never pruned, since
+        pruning goes by name, but no alarm either)."""
+        return any(entry.sha256 == sha256 for entry in self.entries().values())
 
     def record(self, name: str, sha256: str, seq: int = 0) -> None:
         self._update(add=(Written(name, sha256, seq, now_text()),))

@@ -699,7 +699,7 @@ class Service(Intake, Adding, PassphraseChange):
         ledger = self.ledger
         for path, data, header in self._own_id_files(device_id):
             sha = hashlib.sha256(data).hexdigest()
-            if ledger.has(path.name, sha) or self.state.seen(sha):
+            if ledger.wrote(sha) or self.state.seen(sha):
                 continue
             try:
                 kind, message = self._own_claim(path, data, sha, header)

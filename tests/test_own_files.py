@@ -200,3 +200,20 @@ def test_the_budget_refills_after_an_hour(local_home: MakeLocal) -> None:
         budget.check(fresh(3))
     now[0] = 3601.0
     budget.check(fresh(3))
+
+
+def test_a_conflict_copy_of_an_own_backup_is_no_alarm(make_home: MakeHome) -> None:
+    """Sync clients copy a file they saw change on two sides ("… (laptop's conflicted copy
+    …)"): the bytes are this device's, under another name, so neither forged nor a clash."""
+    laptop = make_home("laptop", extra=daemon_settings(keep=2))
+    laptop.ok("add", "--issuer", "GitHub", "--account", "alice", "--secret", "JBSWY3DPEHPK3PXP")
+    written = Path(laptop.ok("export").stdout.splitlines()[-1])
+    copy = written.with_name(
+        written.name.replace(".4otp.txt", ".4otp (laptop's conflicted copy).txt")
+    )
+    shutil.copyfile(written, copy)
+    laptop.ok("scan")
+    laptop.ok("export")
+    info = status_json(laptop)
+    assert (info["not_written_here"], info["identity_clash"]) == ([], [])
+    assert copy.exists()
