@@ -104,6 +104,7 @@ class StateFiles:
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir
         self._seen_cache: tuple[tuple[int, int, int] | None, dict[str, Any]] | None = None
+        self._devices_cache: tuple[tuple[int, int, int] | None, dict[str, Any]] | None = None
         self._batch: dict[str, dict[str, str]] | None = None
         self._unwritten: dict[Path, Any] = {}  # what could not be written yet, newest value
         self.write_error: str | None = None  # why, the last time a write failed
@@ -189,11 +190,16 @@ class StateFiles:
         return self.dir / "devices.json"
 
     def devices(self) -> dict[str, dict[str, Any]]:
-        """device id → {"name", "seq" (highest opened), "created", "codes"}."""
-        doc = read_json(self.devices_file, {})
-        return (
-            {k: v for k, v in doc.items() if isinstance(v, dict)} if isinstance(doc, dict) else {}
-        )
+        """device id → {"name", "seq" (highest opened), "created", "codes"}; parsed again only
+        when the file changed (a scan asks once per file)."""
+        stamp = file_stamp(self.devices_file)
+        if stamp is None or self._devices_cache is None or self._devices_cache[0] != stamp:
+            doc = read_json(self.devices_file, {})
+            found = {k: v for k, v in doc.items() if isinstance(v, dict)} if isinstance(
+                doc, dict
+            ) else {}  # fmt: skip
+            self._devices_cache = (stamp, found)
+        return {k: dict(v) for k, v in self._devices_cache[1].items()}
 
     def device_seen(
         self, device_id: str, name: str, seq: int, created: str, codes: int,
