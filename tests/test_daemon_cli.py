@@ -229,3 +229,18 @@ def test_run_without_a_usable_display_says_why_and_carries_on_headless(
     ), out
     assert "Traceback" not in out
     assert gone.stop() == 0
+
+
+def test_headless_says_each_error_once(make_home: MakeHome, spawn: Spawn) -> None:
+    """An error is logged (stderr shows it as ``otpsync: ERROR: …``); the notification
+    printer must not repeat it on a second line."""
+    home = make_home("laptop", extra=daemon_settings())
+    daemon = spawn(home)
+    daemon.wait_running()
+    bad = home.sync / Peer("phone").name(minutes_ago(1))
+    bad.write_bytes(damage(Peer("phone").backup([1])))
+    daemon.wait_output("checksum mismatch")
+    daemon.stop()
+    lines = [line for line in daemon.output().splitlines() if "checksum mismatch" in line]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("otpsync: ERROR: ")

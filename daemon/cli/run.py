@@ -47,8 +47,9 @@ def cmd_run(svc: Service, args: argparse.Namespace) -> int:
 
     def say(event: Event) -> None:
         """The notifications the tray would show, one line each (a burst of backups is one
-        ``notify``: see daemon/notices.py), and errors."""
-        if event.kind in ("notify", "merged", "error"):
+        ``notify``: see daemon/notices.py). Errors are not repeated here: each is logged,
+        and the log's stderr handler has already printed it as ``otpsync: error: …``."""
+        if event.kind in ("notify", "merged"):
             print(f"otpsync: {shown(event.message)}", file=sys.stderr, flush=True)
 
     daemon.add_listener(say)
