@@ -319,11 +319,12 @@ class Intake:
         """Open a file from the folder with our passphrase, spending Argon2 only within the
         KDF budget (daemon/kdf_budget.py). Raises KdfBudgetSpent when it must wait."""
         budget = self.kdf_budget
-        budget.check(backup_format.read_header(data))
+        claimed = backup_format.read_header(data)
+        budget.check(claimed)
         try:
             header, raw = backup_format.open_sealed(data, self.store.keys)
         except WrongPassphrase:
-            budget.failed(backup_format.read_header(data))
+            budget.failed(claimed)
             raise
         budget.opened(header)
         return header, payload.decode(raw, expect_device_id=header.device_id)
@@ -359,7 +360,9 @@ class Intake:
         peeked: list[tuple[int, tuple[int, str], tuple[Path, bool]]] = []
         first_seen: dict[object, int] = {}
         for index, item in enumerate(paths):
-            claim = backup_format.peek_order(read_head(item[0], 16 << 10, within=folder))
+            claim = backup_format.peek_order(
+                read_head(item[0], backup_format.PEEK_BYTES, within=folder)
+            )
             group = first_seen.setdefault(claim[0] if claim else index, index)
             peeked.append((group, (claim[1], claim[2]) if claim else (0, ""), item))
         # Devices in the order their files arrived; within one, the highest number (then the

@@ -51,7 +51,14 @@ from daemon.errors import (
     WrongPassphrase,
 )
 from daemon.exporter import content_fingerprint, prune_own
-from daemon.fsutil import ensure_private_dir, read_bounded, sweep_temp, write_atomic, write_new
+from daemon.fsutil import (
+    ensure_private_dir,
+    read_bounded,
+    read_head,
+    sweep_temp,
+    write_atomic,
+    write_new,
+)
 from daemon.inbox import Inbox
 from daemon.intake import (
     Approved,
@@ -659,12 +666,18 @@ class Service(Intake, Adding, PassphraseChange):
         return self._budget
 
     def _own_id_files(self, device_id: str) -> list[tuple[Path, bytes, Header]]:
-        """Candidates in the sync folder whose header carries ``device_id`` (not yet judged)."""
+        """Candidates in the sync folder whose header carries ``device_id`` (not yet judged).
+        Every export asks, so a file is read whole only when its first bytes claim that id."""
         from daemon.watcher import scan
 
         found = []
         folder = self.config.sync_folder
         for path in scan(folder, False, ()):
+            claim = backup_format.peek_order(
+                read_head(path, backup_format.PEEK_BYTES, within=folder)
+            )
+            if claim is None or claim[0] != device_id:
+                continue
             try:
                 data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=folder)
                 header = backup_format.read_header(data)

@@ -512,6 +512,9 @@ def _decode_body(body: bytes, payload_bytes: int) -> bytes:
     return ciphertext
 
 
+PEEK_BYTES = 16 * 1024  # more than any valid header: 32 lines of 256, the magic line, blank
+
+
 def peek_order(prefix: bytes) -> tuple[str, int, str] | None:
     """(device id, seq, created) as the start of a file *claims* them, unverified — only to
     choose which of many files to open first; None when it does not look like our header."""
