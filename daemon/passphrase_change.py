@@ -10,7 +10,10 @@ touched). The queue's copies are re-sealed too, so pending imports survive.
 A crash between any two of those writes leaves a vault that opens with one of the two
 passphrases, and ``change_journal`` says which; the next run finishes. The folder is never
 without a backup of this device: old ones go only after the new one is verified.
-``Service`` mixes this in.
+
+The CLI changes it while no daemon runs; the running daemon (the tray's dialog) changes it
+on its own worker, after proving the new passphrase: it opens the backups of the device that
+now uses it, or the person typed the one in use first. ``Service`` mixes this in.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ from typing import TYPE_CHECKING
 from daemon import change_journal
 from daemon.core import backup_format, payload
 from daemon.core.backup_format import MasterKeys
-from daemon.errors import AlreadyRunning, BackupError, OtpsyncError, UsageError, WriteFailed
+from daemon.core.display import count
+from daemon.errors import (
+    AlreadyRunning,
+    BackupError,
+    OtpsyncError,
+    UsageError,
+    WriteFailed,
+    WrongPassphrase,
+)
 from daemon.fsutil import read_bounded, write_atomic
 from daemon.passphrase import store_in_keyring
 
@@ -48,6 +59,27 @@ class PassphraseChanged:
     update_source: str
     finished_earlier_run: bool
 
+    def summary(self) -> list[str]:
+        """What happened and what is left to do, in lines for the person (CLI and tray say
+        the same). Paths come from the config and the folder: escape them where shown."""
+        lines = [
+            "Finished the passphrase change an earlier run began."
+            if self.finished_earlier_run
+            else f"Passphrase changed: {count(self.resealed, 'file')} re-sealed under it."
+        ]
+        if self.backup is not None:
+            lines.append(f"New backup: {self.backup}")
+            lines.append(f"Removed {count(len(self.removed), 'old backup')} of this device sealed"
+                         " with the old passphrase.")  # fmt: skip
+        else:
+            lines.append("The sync folder is missing: no new backup yet; old ones are left as"
+                         " they are.")  # fmt: skip
+        if self.keyring_updated:
+            lines.append("The OS keyring now holds the new passphrase.")
+        if self.update_source:
+            lines.append(f"Now {self.update_source}.")
+        return lines
+
 
 class PassphraseChange:
     """The part of ``Service`` that changes the passphrase."""
@@ -55,14 +87,49 @@ class PassphraseChange:
     def passphrase_change_pending(self: Service) -> bool:
         return change_journal.read(self.paths.data_dir) is not None
 
-    def change_passphrase(self: Service, new: str | None) -> PassphraseChanged:
+    def check_current_passphrase(self: Service, given: str) -> None:
+        """The tray's "Change passphrase…" asks for the one in use first: whoever sits at an
+        unlocked desktop must not lock its owner out with a passphrase only they know."""
+        if not hmac.compare_digest(given.encode("utf-8"), self.passphrase_for_child().encode()):
+            raise WrongPassphrase("that is not the passphrase in use; nothing was changed")
+
+    def device_opening_with(self: Service, new: str) -> str:
+        """The name of a device that "now uses a different passphrase" one of whose backups
+        opens with ``new``: proof that it is the passphrase the person's devices use,
+        before anything here is re-sealed under it (so a typo cannot lock this device out
+        of its peers). One Argon2 run per such device at most."""
+        others = self.other_passphrase.devices()
+        if not others:
+            raise UsageError("no device of yours uses a different passphrase now")
+        keys, folder, tried = MasterKeys(new), self.config.sync_folder, set()
+        for _, file in reversed(self.state.seen_of(("other-passphrase",))):  # latest seen first
+            try:
+                data = read_bounded(Path(file), backup_format.MAX_FILE_BYTES, within=folder)
+                header = backup_format.read_header(data)
+                if header.device_id not in others or header.device_id in tried:
+                    continue
+                tried.add(header.device_id)
+                backup_format.open_sealed(data, keys)
+            except OtpsyncError:  # gone since, or it does not open with ``new`` either
+                continue
+            return header.device
+        names = " or ".join(sorted(set(others.values())))
+        raise WrongPassphrase(
+            f"that passphrase does not open {names}'s backups either; nothing was changed"
+        )
+
+    def change_passphrase(
+        self: Service, new: str | None, *, by_daemon: bool = False
+    ) -> PassphraseChanged:
         """Re-seal everything of this device under ``new`` (see the module's docstring).
         ``new`` None: finish a change whose vault switch already happened (the passphrase
-        the vault opened with is then the new one)."""
-        if self.daemon_status()["running"]:
+        the vault opened with is then the new one). ``by_daemon``: called by the running
+        daemon itself, on its worker (which then takes the new keys in use)."""
+        if not by_daemon and self.daemon_status()["running"]:
             raise AlreadyRunning(
-                "`otpsync run` is running and holds the old passphrase: stop it first,"
-                " change the passphrase, then start it again"
+                "`otpsync run` is running and holds the old passphrase: change it from the"
+                " tray menu (Change passphrase…), or stop it first, change the passphrase,"
+                " then start it again"
             )
         store = self.store
         old_pass, source = self.passphrase_for_child(), self._passphrase_source
@@ -197,5 +264,5 @@ class PassphraseChange:
                 return True, ""
             return False, "the OS keyring could not be updated: store the new passphrase there"
         if source in ("$OTPSYNC_PASSPHRASE", "--passphrase-file"):
-            return False, f"give the new passphrase through {source} from now on"
+            return False, f"give the new passphrase through {source} next time"
         return False, ""

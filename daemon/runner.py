@@ -33,12 +33,14 @@ from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable, W
 from daemon.fsutil import ensure_private_dir, write_atomic
 from daemon.intake import describe_claims
 from daemon.notices import Coalescer, DeviceOffer, Notice
+from daemon.other_passphrase import notice as other_passphrase_notice
 from daemon.service import (
     Approved,
     DeviceView,
     Exported,
     ImportPreview,
     Outcome,
+    PassphraseChanged,
     PendingView,
     Service,
 )
@@ -66,8 +68,8 @@ def retry_delay(failures: int, base: float, cap: float = RETRY_MAX) -> float:
 @dataclass(frozen=True, slots=True)
 class Event:
     """What listeners hear: kind is pending (one backup queued), notify (what to tell the
-    person about a burst of them: data is a ``notices.Notice``), merged, exported, error or
-    status."""
+    person about a burst of them: data is a ``notices.Notice``), merged, exported,
+    passphrase (changed: data is a ``PassphraseChanged``), error or status."""
 
     kind: str
     message: str = ""
@@ -108,6 +110,7 @@ class DaemonStatus:
     heartbeat: datetime | None = None  # when the worker last said it is alive
     heartbeat_every: float = 60.0
     claims: tuple[str, ...] = ()  # files claiming this device's id that it did not write
+    other_passphrase: tuple[str, ...] = ()  # devices of ours that now use another passphrase
     devices: tuple[DeviceView, ...] = ()  # the other devices seen in the folder
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -440,6 +443,33 @@ class Daemon:
 
         return self.submit(run)
 
+    def change_passphrase(
+        self, new: str, *, current: str | None = None
+    ) -> Future[PassphraseChanged]:
+        """The tray's passphrase dialog, on the worker: re-seal everything under ``new``
+        and go on with it, no restart. Proof first: ``current`` (the passphrase in use), or
+        without it ``new`` must open the backups of a device that now uses it. Those
+        backups are then read again, and offered as usual."""
+
+        def run() -> PassphraseChanged:
+            svc = self.service
+            if current is not None:
+                svc.check_current_passphrase(current)
+            else:
+                svc.device_opening_with(new)
+            unopened = [Path(f) for _, f in svc.state.seen_of(("other-passphrase",))]
+            done = svc.change_passphrase(new, by_daemon=True)
+            for path in unopened:  # handed on again by the rescan, under the new keys
+                self._tracker.forget(path)
+            self._next_rescan = 0.0
+            if done.backup is not None:
+                self._export_works()
+            self._refresh(vault_changed=True)
+            self._emit("passphrase", "Passphrase changed", done)
+            return done
+
+        return self.submit(run)
+
     def set_paused(self, paused: bool) -> None:
         """Pause or resume scheduled exports and the watcher (manual actions still work)."""
 
@@ -730,8 +760,10 @@ class Daemon:
         for path in before - {Path(v.entry.file) for v in pending}:
             self._tracker.forget(path)
         claims = describe_claims(self.cfg.device, self.service.own_claims())
-        claims += self.service.other_passphrase.notices()
+        other = tuple(sorted(self.service.other_passphrase.devices().values()))
+        claims += [other_passphrase_notice(name) for name in other]
         changes: dict[str, Any] = {"pending": pending, "claims": tuple(claims),
+                                   "other_passphrase": other,
                                    "last_export": self.service.state.last_export(),
                                    "devices": tuple(self.service.devices())}  # fmt: skip
         if vault_changed:

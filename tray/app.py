@@ -31,6 +31,13 @@ from tray.hotkey import Hotkey, HotkeyUnavailable, X11Hotkey
 from tray.icon import IconState, render
 from tray.menu import age_text, build_menu, pending_title, signature, undo_label
 from tray.notify import Action, Notifier, desktop_notifier
+from tray.passphrase_dialog import (
+    DialogError,
+    DialogOrder,
+    change_order,
+    device_order,
+    passphrase_dialog,
+)
 from tray.review import review_window
 
 log = logging.getLogger(__name__)
@@ -69,6 +76,8 @@ class TrayApp:
         self.choose_image: Callable[[Callable[[Path | None], None]], None] = choose_image
         self.notifier = notifier or desktop_notifier(self.icon, _glib_icon(self.icon))
         self._reviewing: set[str] = set()  # entry ids with a Review window open
+        self._passphrase_open = False  # the passphrase dialog is up
+        self._told_passphrase: set[str] = set()  # devices told to use another passphrase
         self._refresh_lock = threading.Lock()
         self._shown: tuple[object, ...] | None = None  # what the menu on screen shows
         daemon.add_listener(self._on_event)
@@ -122,8 +131,22 @@ class TrayApp:
         with self._refresh_lock:
             self._refresh()
 
+    def _tell_other_passphrase(self, status: DaemonStatus) -> None:
+        """Once per device that changed its passphrase: say so, with "Enter it…"."""
+        new = [name for name in status.other_passphrase if name not in self._told_passphrase]
+        self._told_passphrase = set(status.other_passphrase)
+        if not new:
+            return
+        text = f"{' and '.join(new)} now use{'s' if len(new) == 1 else ''} a different passphrase"
+        if not self.notifier.actions:
+            self.notify(f"{text}: type it in the tray menu", tag="passphrase")
+            return
+        action = Action("passphrase", "Enter it…", self.enter_new_passphrase)
+        self.notify(f"{text}: type it here too", tag="passphrase", actions=(action,))
+
     def _refresh(self) -> None:
         self._tell_stale(self.daemon.status())
+        self._tell_other_passphrase(self.daemon.status())
         state = self.icon_state()
         if state != self._state:
             self._state = state
@@ -274,6 +297,40 @@ class TrayApp:
 
     def unlock(self) -> None:
         self.daemon.unlock()
+
+    # --- the passphrase ----------------------------------------------------------------------
+
+    def change_passphrase(self) -> None:
+        """The menu's "Change passphrase…": the one in use first, then the new one twice."""
+        self._passphrase_dialog(change_order())
+
+    def enter_new_passphrase(self) -> None:
+        """ "phone now uses a different passphrase": type it once; it must open phone's
+        backups before anything here is re-sealed under it."""
+        names = tuple(shown(name) for name in self.daemon.status().other_passphrase)
+        self._passphrase_dialog(device_order(names) if names else change_order())
+
+    def _passphrase_dialog(self, order: DialogOrder) -> None:
+        """The dialog (a child process) on a thread of its own; the daemon's worker checks
+        and makes the change, and goes on with the new passphrase: no restart."""
+        if self._passphrase_open:
+            return
+        self._passphrase_open = True
+
+        def change(new: str, current: str | None) -> list[str]:
+            try:
+                done = self.daemon.change_passphrase(new, current=current).result()
+            except OtpsyncError as exc:
+                raise DialogError(shown(exc)) from None
+            return [shown(line) for line in done.summary()]
+
+        def run() -> None:
+            try:
+                passphrase_dialog(order, change, env=child_env())
+            finally:
+                self._passphrase_open = False
+
+        threading.Thread(target=run, name="otpsync-passphrase", daemon=True).start()
 
     # --- the codes window and adding codes -------------------------------------------------
 

@@ -38,6 +38,8 @@ class TrayActions(Protocol):
     def toggle_pause(self) -> None: ...
     def undo(self) -> None: ...
     def unlock(self) -> None: ...
+    def change_passphrase(self) -> None: ...
+    def enter_new_passphrase(self) -> None: ...
     def show_codes(self) -> None: ...
     def scan_screen(self) -> None: ...
     def add_from_image(self) -> None: ...
@@ -271,6 +273,11 @@ def build_menu(
     if status.problem:
         items.append(MenuItem(shown(f"⚠ {problem_text(status, now)}"), None, enabled=False))
     items += [MenuItem(shown(f"⚠ {line}"), None, enabled=False) for line in status.claims]
+    if status.other_passphrase:
+        names = status.other_passphrase
+        whose = f"{shown(names[0])}'s" if len(names) == 1 else "the"
+        enter = _click(actions.enter_new_passphrase)
+        items.append(MenuItem(f"Enter {whose} new passphrase…", enter, enabled=not status.locked))
     if status.locked:
         items.append(MenuItem("Try the passphrase again", _click(actions.unlock)))
     items.append(Menu.SEPARATOR)
@@ -286,6 +293,7 @@ def build_menu(
         items.append(MenuItem("Pending imports (0)", None, enabled=False))
     stale = any(d.stale for d in status.devices)
     devices = _devices_menu(status, actions, unacknowledged, now)
+    change = _click(actions.change_passphrase)
     items.append(MenuItem(f"Devices ({len(status.devices) + 1}){' ⚠' if stale else ''}", devices))
     items += [
         Menu.SEPARATOR,
@@ -293,6 +301,7 @@ def build_menu(
         MenuItem("Open sync folder", _click(actions.open_sync_folder)),
         MenuItem("Resume" if status.paused else "Pause", _click(actions.toggle_pause)),
         undo_item(status.undo, actions),
+        MenuItem("Change passphrase…", change, enabled=not status.locked),
         Menu.SEPARATOR,
         MenuItem("Quit", _click(actions.quit)),
     ]

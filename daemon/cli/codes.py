@@ -8,7 +8,6 @@ from pathlib import Path
 
 from daemon.cli.common import (
     confirm,
-    count,
     describe,
     interactive,
     log,
@@ -19,7 +18,7 @@ from daemon.cli.common import (
 )
 from daemon.core import otpauth
 from daemon.core.accounts import RECOMMENDED_SECRET_BITS, Account
-from daemon.core.display import shown
+from daemon.core.display import count, shown
 from daemon.errors import OtpsyncError, UsageError
 from daemon.service import Service
 

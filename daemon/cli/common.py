@@ -70,10 +70,6 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def say(line: str, *, err: bool = False) -> None:
     """Print one line that may hold text from outside (names, labels, file names), with
     control characters made visible: a name cannot rewrite the terminal or add a line."""

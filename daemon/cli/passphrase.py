@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from daemon.cli.common import count, interactive, read_password_file, say
+from daemon.cli.common import interactive, read_password_file, say
 from daemon.errors import UsageError
 from daemon.service import Service
 
@@ -29,20 +29,8 @@ def _new_passphrase(args: argparse.Namespace, svc: Service) -> str | None:
 def cmd_change(svc: Service, args: argparse.Namespace) -> int:
     svc.store  # noqa: B018 -- the current passphrase first: a wrong one fails before asking
     done = svc.change_passphrase(_new_passphrase(args, svc))
-    if done.finished_earlier_run:
-        print("Finished the passphrase change an earlier run began.")
-    else:
-        print(f"Passphrase changed: {count(done.resealed, 'file')} re-sealed under it.")
-    if done.backup is not None:
-        say(f"New backup: {done.backup}")
-        print(f"Removed {count(len(done.removed), 'old backup')} of this device sealed with the"
-              " old passphrase.")  # fmt: skip
-    else:
-        print("The sync folder is missing: no new backup yet; old ones are left as they are.")
-    if done.keyring_updated:
-        print("The OS keyring now holds the new passphrase.")
-    if done.update_source:
-        say(f"Now {done.update_source}.")
+    for line in done.summary():
+        say(line)
     print(
         "Other devices: run `otpsync passphrase change` there with the same new passphrase."
         " Old backups may live on in your sync provider's version history (docs/security.md)."

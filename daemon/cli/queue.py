@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from daemon.cli.common import count, describe, log, print_json, say
+from daemon.cli.common import describe, log, print_json, say
+from daemon.core.display import count
 from daemon.errors import UsageError
 from daemon.service import PendingView, Service
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from daemon.cli.common import (
     ask_password,
     confirm,
-    count,
     describe,
     interactive,
     log,
     read_password_file,
     say,
 )
+from daemon.core.display import count
 from daemon.errors import UsageError
 from daemon.service import ImportPreview, Service
 

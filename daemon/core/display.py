@@ -55,3 +55,8 @@ def json_safe(text: str) -> str:
     if all(not 0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         return text
     return "".join(_escape(ch) if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 file", "3 files": English plurals of the nouns we count (regular ones only)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

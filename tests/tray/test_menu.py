@@ -145,6 +145,12 @@ class Recording:
     def unlock(self) -> None:
         self.calls.append(("unlock",))
 
+    def change_passphrase(self) -> None:
+        self.calls.append(("change_passphrase",))
+
+    def enter_new_passphrase(self) -> None:
+        self.calls.append(("enter_new_passphrase",))
+
     def show_codes(self) -> None:
         self.calls.append(("show_codes",))
 
@@ -201,6 +207,7 @@ def test_top_level_items_and_their_flags(world: World) -> None:
         "Open sync folder",
         "Pause",
         "Undo last add",
+        "Change passphrase…",
         "Quit",
     ]
     enabled = {i.text: i.enabled for i in menu if i is not Menu.SEPARATOR}
@@ -210,7 +217,7 @@ def test_top_level_items_and_their_flags(world: World) -> None:
     assert item(menu, "Devices").submenu is not None
     # Separators split header / codes, imports and devices / actions / Quit.
     kinds = ["-" if i is Menu.SEPARATOR else "i" for i in menu]
-    assert "".join(kinds) == "i-iiiii-iiii-i"
+    assert "".join(kinds) == "i-iiiii-iiiii-i"
 
 
 def test_waiting_for_the_passphrase_shows_the_problem_and_a_retry(world: World) -> None:
@@ -223,6 +230,21 @@ def test_waiting_for_the_passphrase_shows_the_problem_and_a_retry(world: World) 
     retry(ICON)
     assert actions.calls == [("unlock",)]
     assert "Try the passphrase again" not in texts(build_menu(world.status, actions))
+    assert not item(menu, "Change passphrase…").enabled  # the vault is not open yet
+
+
+def test_a_device_with_another_passphrase_offers_to_enter_it(world: World) -> None:
+    """The warning line, then the item that opens the dialog to type phone's passphrase."""
+    notice = "phone now uses a different passphrase — run `otpsync passphrase change` here"
+    status = replace(world.status, claims=(notice,), other_passphrase=("phone",))
+    actions = Recording()
+    menu = build_menu(status, actions, now=world.now)
+    assert texts(menu)[1:3] == [f"⚠ {notice}", "Enter phone's new passphrase…"]
+    item(menu, "Enter phone's new passphrase…")(ICON)
+    item(menu, "Change passphrase…")(ICON)
+    assert actions.calls == [("enter_new_passphrase",), ("change_passphrase",)]
+    two = replace(status, other_passphrase=("phone", "tab\x1b[2J"))
+    assert "Enter the new passphrase…" in texts(build_menu(two, actions, now=world.now))
 
 
 def test_a_problem_shows_under_the_header_and_pause_becomes_resume(world: World) -> None:
@@ -670,7 +692,9 @@ def test_menu_items_are_pystray_items(world: World) -> None:
 
     menu = build_menu(world.status, Recording(), now=world.now)
     assert isinstance(menu, Menu)
-    assert len(list(walk(menu))) == 29  # 20; Show codes…, Add code and its 3; Devices: 4
+    assert (
+        len(list(walk(menu))) == 30
+    )  # 20; Show codes…, Add code and its 3; Devices: 4; passphrase
 
 
 def test_a_stuck_worker_turns_the_icon_to_attention_until_it_moves_again(

@@ -559,3 +559,58 @@ def test_without_the_actions_capability_the_text_says_to_use_the_menu(
         assert driver.proc.wait(20) == 0, driver.log()
     finally:
         driver.close()
+
+
+def test_a_phone_with_a_new_passphrase_is_typed_in_from_the_notification(
+    desktop: XServer, clone_home: Callable[..., Home], tmp_path: Path
+) -> None:
+    """Issue 14's tray dialog: the phone changes its passphrase; the laptop's tray says so in
+    a notification with "Enter it…"; clicked, the dialog opens on the display, the passphrase
+    typed there re-keys the running laptop (no restart), and the phone's new code is offered."""
+    from tray.passphrase_dialog import WINDOW_TITLE
+
+    new = "the phone's new passphrase"
+    new_file = tmp_path / "new-pw"
+    new_file.write_text(new + "\n")
+    laptop = clone_home("laptop", LAPTOP_CODES)
+    phone = clone_home("phone", PHONE_CODES)
+    driver = Driver(desktop, laptop, tmp_path / "driver.log", notify_caps="actions,body")
+    try:
+        driver.event("ready")
+        drop(export_backup(phone, tmp_path / "phone-out-1"), laptop.sync)
+        wait_for(lambda: notifications(driver, "Backup from phone"), 15, "the first offer")
+        phone.ok("passphrase", "change", "--new-passphrase-file", str(new_file))
+        phone.ok("add", "-", input=EXTRA_PHONE_CODE + "\n", passphrase=new)
+        out = tmp_path / "phone-out-2"
+        out.mkdir()
+        done = phone.ok("export", "--out", str(out), passphrase=new)
+        drop(Path(done.stdout.strip().splitlines()[-1]), laptop.sync)
+        (told,) = wait_for(
+            lambda: notifications(driver, "phone now uses a different passphrase"), 15, "notice"
+        )
+        assert told["actions"] == {"passphrase": "Enter it…"}
+        menu = json.dumps(driver.ask({"do": "menu"}), ensure_ascii=False)
+        assert "Enter phone's new passphrase…" in menu
+
+        driver.ask({"do": "notify_action", "id": told["id"], "key": "passphrase"})
+        xdotool(desktop, "search", "--sync", "--onlyvisible", "--name", f"^{WINDOW_TITLE}$",
+                "windowfocus", "--sync")  # fmt: skip
+        xdotool(desktop, "type", "--delay", "5", new)
+        xdotool(desktop, "key", "Return")
+        xdotool(desktop, "search", "--sync", "--onlyvisible", "--name",
+                f"^{WINDOW_TITLE} changed$")  # fmt: skip
+        assert laptop.run("list").returncode != 0  # the old passphrase opens nothing now
+        pending = lambda: laptop.ok("pending", "--json", passphrase=new).stdout  # noqa: E731
+        wait_for(lambda: "Slack" in pending(), 20, "the phone's new code offered")
+        assert "Enter phone's new passphrase…" not in json.dumps(
+            driver.ask({"do": "menu"}), ensure_ascii=False
+        )
+        xdotool(desktop, "key", "Return")  # Close
+
+        driver.ask({"do": "quit"})
+        driver.event("stopped")
+        assert driver.proc.wait(20) == 0, driver.log()
+        assert "Traceback" not in driver.log(), driver.log()
+        assert new not in driver.log()  # the passphrase is never logged
+    finally:
+        driver.close()
