@@ -134,7 +134,10 @@ class TrayApp:
     def _tell_other_passphrase(self, status: DaemonStatus) -> None:
         """Once per device that changed its passphrase: say so, with "Enter it…"."""
         new = [name for name in status.other_passphrase if name not in self._told_passphrase]
+        resolved = self._told_passphrase and not status.other_passphrase
         self._told_passphrase = set(status.other_passphrase)
+        if resolved:  # changed here too: the notice (and its button) would only mislead
+            self.notifier.close("passphrase")
         if not new:
             return
         text = f"{' and '.join(new)} now use{'s' if len(new) == 1 else ''} a different passphrase"
@@ -299,6 +302,11 @@ class TrayApp:
         self.daemon.unlock()
 
     # --- the passphrase ----------------------------------------------------------------------
+
+    @property
+    def passphrase_dialog_open(self) -> bool:
+        """One dialog at a time: while it is up, asking again does nothing."""
+        return self._passphrase_open
 
     def change_passphrase(self) -> None:
         """The menu's "Change passphrase…": the one in use first, then the new one twice."""

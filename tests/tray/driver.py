@@ -137,6 +137,7 @@ def status(app: TrayApp) -> dict[str, Any]:
         "problem": st.problem,
         "icon": {"pending": state.pending, "paused": state.paused, "error": state.error},
         "notify_actions": app.notifier.actions,
+        "passphrase_dialog": app.passphrase_dialog_open,
         "title": app.icon.title,
         "visible": app.icon.visible,
         "backend": type(app.icon).__module__,

@@ -189,7 +189,7 @@ def test_from_the_tray_the_daemon_takes_the_phones_new_passphrase(
         when_ready(display, f"{WINDOW_TITLE} changed")
         assert opens_with(me.path / "data" / "vault.4otp.txt", PASSPHRASE, NEW) == [NEW]
         xdotool(display, "key", "Return")
-        wait_for(lambda: not app._passphrase_open, what="the dialog to close")
+        wait_for(lambda: not app.passphrase_dialog_open, what="the dialog to close")
         events.wait("passphrase")
         wait_for(
             lambda: any(

@@ -592,9 +592,16 @@ def test_a_phone_with_a_new_passphrase_is_typed_in_from_the_notification(
         menu = json.dumps(driver.ask({"do": "menu"}), ensure_ascii=False)
         assert "Enter phone's new passphrase…" in menu
 
+        # The notification's button opens the dialog; Escape closes it, changing nothing.
+        dialog = ("search", "--sync", "--onlyvisible", "--name", f"^{WINDOW_TITLE}$")
         driver.ask({"do": "notify_action", "id": told["id"], "key": "passphrase"})
-        xdotool(desktop, "search", "--sync", "--onlyvisible", "--name", f"^{WINDOW_TITLE}$",
-                "windowfocus", "--sync")  # fmt: skip
+        xdotool(desktop, *dialog, "windowfocus", "--sync")
+        xdotool(desktop, "key", "Escape")
+        wait_for(lambda: not driver.status()["passphrase_dialog"], 15, "the dialog to close")
+        assert laptop.run("list").returncode == 0  # still the old passphrase
+        # The menu's item opens it again; the phone's passphrase typed there re-keys the laptop.
+        driver.ask({"do": "invoke", "path": ["Enter phone's new passphrase…"]})
+        xdotool(desktop, *dialog, "windowfocus", "--sync")
         xdotool(desktop, "type", "--delay", "5", new)
         xdotool(desktop, "key", "Return")
         xdotool(desktop, "search", "--sync", "--onlyvisible", "--name",
