@@ -58,6 +58,7 @@ class PassphraseChanged:
     keyring_updated: bool
     update_source: str
     finished_earlier_run: bool
+    other_new_given: bool = False  # finishing, with another new passphrase than it began with
 
     def summary(self) -> list[str]:
         """What happened and what is left to do, in lines for the person (CLI and tray say
@@ -74,6 +75,10 @@ class PassphraseChanged:
         else:
             lines.append("The sync folder is missing: no new backup yet; old ones are left as"
                          " they are.")  # fmt: skip
+        if self.other_new_given:
+            lines.append("The passphrase is now the one that change began with (the vault opens"
+                         " with it), not the one given now: run `otpsync passphrase change`"
+                         " again to change to that.")  # fmt: skip
         if self.keyring_updated:
             lines.append("The OS keyring now holds the new passphrase.")
         if self.update_source:
@@ -155,6 +160,8 @@ class PassphraseChange:
                 if journal is None:
                     change_journal.begin(self.paths.data_dir, current_salt, new_salt)
                 new_keys = MasterKeys(new)
+                if journal is not None:
+                    self._check_resumed_with(new_keys, new_salt)
                 resealed = self._reseal_files(store.keys, new_keys, new_salt)
                 from daemon.vault_store import VaultStore
 
@@ -173,22 +180,50 @@ class PassphraseChange:
         self.state.forget_seen(("wrong-passphrase", "other-passphrase"))
         self.other_passphrase.clear()
         backup, removed = self._replace_own_backups(new_salt)
-        keyring_updated, update = self._update_source(source, new if new is not None else "")
+        # Finishing: the passphrase in use *is* the new one (never one given now that differs).
+        now_used = old_pass if finishing else (new or "")
+        keyring_updated, update = self._update_source(source, now_used)
         change_journal.finish(self.paths.data_dir)
-        return PassphraseChanged(resealed, backup, removed, keyring_updated, update, finishing)
+        other = finishing and new is not None and new != old_pass
+        return PassphraseChanged(
+            resealed, backup, removed, keyring_updated, update, finishing, other_new_given=other
+        )
 
-    def _reseal_files(self: Service, old: MasterKeys, new: MasterKeys, salt: bytes) -> int:
-        """Snapshots (and undone ones) and the queue's copies, each re-sealed under ``new``
-        with its header kept; one that already opens with ``new`` (an earlier run that
-        crashed) is left; one that opens with neither is left and logged."""
+    def _sealed_files(self: Service) -> list[Path]:
+        """Snapshots (and undone ones) and the queue's copies: what a change re-seals."""
         files = [s.path for s in self.store.snapshots()]
         undone = self.paths.snapshots_dir / "undone"
         if undone.is_dir():
             files += sorted(undone.glob("*.4otp.txt"))
         if self.inbox.dir.is_dir():
             files += sorted(self.inbox.dir.glob("*.4otp.txt"))
+        return files
+
+    def _check_resumed_with(self: Service, new: MasterKeys, salt: bytes) -> None:
+        """An interrupted change (the vault not switched yet) re-sealed some files under the
+        journal's salt with *its* new passphrase: resuming with another would leave those
+        unreadable. One of them must open with ``new`` (one Argon2 run)."""
+        for path in self._sealed_files():
+            try:
+                data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=path.parent)
+                if backup_format.read_header(data).kdf_salt != salt:
+                    continue
+                backup_format.open_sealed(data, new)
+            except WrongPassphrase:
+                raise UsageError(
+                    "an interrupted change began with another new passphrase: give that one"
+                    " to finish it (the vault still opens with the old one); nothing was changed"
+                ) from None
+            except OtpsyncError:
+                continue
+            return
+
+    def _reseal_files(self: Service, old: MasterKeys, new: MasterKeys, salt: bytes) -> int:
+        """Snapshots (and undone ones) and the queue's copies, each re-sealed under ``new``
+        with its header kept; one that already opens with ``new`` (an earlier run that
+        crashed) is left; one that opens with neither is left and logged."""
         done = 0
-        for path in files:
+        for path in self._sealed_files():
             try:
                 data = read_bounded(path, backup_format.MAX_FILE_BYTES, within=path.parent)
                 header, raw = backup_format.open_sealed(data, old)

@@ -240,3 +240,48 @@ def test_change_updates_the_keyring_entry(laptop: Home, new_file: Path, tmp_path
     assert "The OS keyring now holds the new passphrase" in done.stdout
     assert json.loads(store.read_text()) == {"otpsync/passphrase": NEW}
     assert "GitHub" in laptop.ok("list", passphrase="", env=env).stdout
+
+
+def crash_change(home: Home, new_file: Path, after: int) -> None:
+    crashed = home.run(
+        "passphrase", "change", "--new-passphrase-file", str(new_file),
+        env={"OTPSYNC_TEST_CRASH_AFTER_WRITES": str(after)},
+    )  # fmt: skip
+    assert crashed.returncode == 86, crashed.stderr
+    assert (home.path / "data" / "passphrase-change.json").exists()
+
+
+def test_resuming_with_another_new_passphrase_is_refused(
+    laptop: Home, new_file: Path, tmp_path: Path
+) -> None:
+    """Crashed after re-sealing a snapshot under NEW, before the vault switched: resuming
+    with yet another passphrase would leave that snapshot unreadable; it is refused."""
+    crash_change(laptop, new_file, 2)  # the journal, one snapshot
+    assert opens_with(laptop.path / "data" / "vault.4otp.txt") == [PASSPHRASE]
+    other = tmp_path / "other-pw"
+    other.write_text("yet another passphrase\n")
+    before = laptop.digest()
+    refused = laptop.run("passphrase", "change", "--new-passphrase-file", str(other))
+    assert refused.returncode == 2
+    assert "an interrupted change began with another new passphrase" in refused.stderr
+    assert laptop.digest() == before
+    laptop.ok("passphrase", "change", "--new-passphrase-file", str(new_file))
+    assert all(opens_with(p) == [NEW] for p in own_files(laptop))
+
+
+def test_finishing_says_which_passphrase_it_finished_with(
+    laptop: Home, new_file: Path, tmp_path: Path
+) -> None:
+    """Crashed right after the vault switched: the next run (which opens it with NEW) finishes
+    with NEW, and says so when it was given another one to change to."""
+    data = laptop.path / "data"
+    resealed = len(own_files(laptop)) - 1  # snapshots and queue copies: all but the vault
+    crash_change(laptop, new_file, 1 + resealed + 1)  # the journal, each of them, the vault
+    assert opens_with(data / "vault.4otp.txt") == [NEW]
+    other = tmp_path / "other-pw"
+    other.write_text("yet another passphrase\n")
+    done = laptop.ok("passphrase", "change", "--new-passphrase-file", str(other), passphrase=NEW)
+    assert "Finished the passphrase change an earlier run began." in done.stdout
+    assert "not the one given now" in done.stdout
+    assert not (data / "passphrase-change.json").exists()
+    assert all(opens_with(p) == [NEW] for p in own_files(laptop))
