@@ -81,7 +81,7 @@ class DialogError(Exception):
     """What the tray's ``change`` raises to have its message shown in the dialog."""
 
 
-Change = Callable[[str, "str | None"], list[str]]
+Change = Callable[[str, str | None], list[str]]
 
 
 def passphrase_dialog(
@@ -143,7 +143,7 @@ def _converse(child: subprocess.Popen[str], order: DialogOrder, change: Change) 
             except DialogError as exc:
                 reply = {"ok": False, "error": str(exc)}
             _send(child, reply)
-    except (BrokenPipeError, OSError):
+    except OSError:  # BrokenPipeError among them
         pass  # the window was closed meanwhile
     return changed
 
