@@ -32,6 +32,7 @@ from daemon.core.accounts import Account
 from daemon.core.backup_format import MasterKeys
 from daemon.core.filenames import backup_name
 from daemon.core.payload import VaultData
+from daemon.errors import WrongPassphrase
 from daemon.paths import Paths
 from daemon.runner import Daemon, Event
 from daemon.service import Service
@@ -273,6 +274,18 @@ class Peer:
         return path
 
 
+def opens_with(path: Path, *phrases: str) -> list[str]:
+    """Which of ``phrases`` open the sealed file ``path`` (a vault, snapshot or backup)."""
+    found = []
+    for phrase in phrases:
+        try:
+            backup_format.open_sealed(path.read_bytes(), _keys(phrase))
+        except WrongPassphrase:
+            continue
+        found.append(phrase)
+    return found
+
+
 def damage(data: bytes) -> bytes:
     """The same backup with one body character changed: complete, but its checksum fails."""
     i = data.index(b"\n\n") + 10
@@ -323,6 +336,19 @@ class LocalHome:
     def stop_all(self) -> None:
         for d in self._daemons:
             d.stop()
+
+
+def phone_changed_passphrase(me: LocalHome, new: str, recorder: Recorder) -> Daemon:
+    """A running daemon on ``me`` that knows the phone (its first backup, code 1, is pending);
+    then the phone changes its passphrase to ``new`` and writes a newer backup with code 3
+    too. Returns the daemon once it says the phone uses a different passphrase."""
+    phone = Peer("phone")
+    phone.drop(me.sync, [1], created=minutes_ago(5), seq=1)
+    daemon = me.daemon(recorder)
+    recorder.wait("pending")
+    Peer("phone", passphrase=new, device_id=phone.device_id).drop(me.sync, [1, 3], seq=2)
+    wait_for(lambda: daemon.status().other_passphrase == ("phone",), what="the notice")
+    return daemon
 
 
 # --- daemons as subprocesses -----------------------------------------------------------------

@@ -3,17 +3,21 @@ daemon (and so the tray) says so, a stranger's file is still "another passphrase
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from daemon.core import backup_format
-from daemon.core.backup_format import MasterKeys
 from daemon.core.display import shown
 from daemon.errors import WrongPassphrase
 from daemon.runner import Daemon
 from tests.conftest import PASSPHRASE
-from tests.daemon_support import LocalHome, Peer, Recorder, minutes_ago, wait_for
+from tests.daemon_support import (
+    LocalHome,
+    Peer,
+    Recorder,
+    minutes_ago,
+    opens_with,
+    phone_changed_passphrase,
+    wait_for,
+)
 from tests.tray.test_menu import Recording
 from tray.menu import build_menu
 
@@ -43,18 +47,6 @@ def test_the_daemon_and_tray_say_a_known_device_changed_its_passphrase(local_hom
 NEW = "the new one"
 
 
-def opens_with(path: Path, *phrases: str) -> list[str]:
-    """Which of ``phrases`` open ``path``."""
-    found = []
-    for phrase in phrases:
-        try:
-            backup_format.open_sealed(path.read_bytes(), MasterKeys(phrase))
-        except WrongPassphrase:
-            continue
-        found.append(phrase)
-    return found
-
-
 def offered_from(daemon: Daemon, device: str) -> list[str]:
     return sorted(
         c.incoming.issuer for v in daemon.status().pending if v.entry.device == device
@@ -63,25 +55,15 @@ def offered_from(daemon: Daemon, device: str) -> list[str]:
 
 
 @pytest.fixture
-def changed_phone(local_home) -> tuple[LocalHome, Daemon, Peer]:
-    """A running desk daemon that knows the phone; the phone then changed its passphrase
-    and wrote a newer backup with one more code."""
+def changed_phone(local_home) -> tuple[LocalHome, Daemon]:
     me: LocalHome = local_home("desk")
-    phone = Peer("phone")
-    phone.drop(me.sync, [1], created=minutes_ago(5), seq=1)
-    recorder = Recorder()
-    daemon = me.daemon(recorder)
-    recorder.wait("pending")
-    changed = Peer("phone", passphrase=NEW, device_id=phone.device_id)
-    changed.drop(me.sync, [1, 3], seq=2)
-    wait_for(lambda: daemon.status().other_passphrase == ("phone",), what="the notice")
-    return me, daemon, changed
+    return me, phone_changed_passphrase(me, NEW, Recorder())
 
 
 def test_the_running_daemon_takes_the_passphrase_the_other_device_uses(changed_phone) -> None:
     """No restart: the daemon checks the typed passphrase against the phone's backup,
     re-seals under it, and reads the phone's newer backup again — its new code is offered."""
-    me, daemon, _ = changed_phone
+    me, daemon = changed_phone
     vault = me.path / "data" / "vault.4otp.txt"
     before = vault.read_bytes()
     with pytest.raises(WrongPassphrase, match="does not open phone's backups either"):
@@ -105,7 +87,7 @@ def test_the_running_daemon_takes_the_passphrase_the_other_device_uses(changed_p
 
 
 def test_a_change_the_person_starts_needs_the_passphrase_in_use(changed_phone) -> None:
-    me, daemon, _ = changed_phone
+    me, daemon = changed_phone
     vault = me.path / "data" / "vault.4otp.txt"
     before = vault.read_bytes()
     with pytest.raises(WrongPassphrase, match="not the passphrase in use"):
@@ -116,7 +98,7 @@ def test_a_change_the_person_starts_needs_the_passphrase_in_use(changed_phone) -
 
 
 def test_the_cli_change_names_the_tray_while_the_daemon_runs(changed_phone) -> None:
-    me, _, _ = changed_phone
+    me, _ = changed_phone
     new = me.path.parent / "new-pw"
     new.write_text(NEW + "\n")
     refused = me.home.run("passphrase", "change", "--new-passphrase-file", str(new))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Home
-from tests.tray.support import Templates
+from tests.tray.support import Templates, XServer, xvfb
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +25,12 @@ def clone_home(templates: Templates, tmp_path: Path, sync_folder: Path) -> Calla
         return templates.clone(device, codes, tmp_path, sync_folder)
 
     return clone
+
+
+@pytest.fixture
+def tk_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[XServer]:
+    """A private Xvfb as $DISPLAY, for the Tk windows the tray opens as child processes."""
+    pytest.importorskip("tkinter")
+    with xvfb() as server:
+        monkeypatch.setenv("DISPLAY", server.display)
+        yield server

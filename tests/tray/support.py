@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
+
 from daemon.paths import Paths
 from daemon.runner import CodeLabel
 from daemon.service import Service
@@ -208,6 +210,11 @@ def standin_pystray() -> types.ModuleType:
 
 
 # --- an X server ------------------------------------------------------------------------------
+
+NEEDS_XVFB_XDOTOOL = pytest.mark.skipif(
+    shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
+    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool)",
+)
 
 
 @dataclass

@@ -4,20 +4,22 @@ daemon whose phone changed its passphrase: typed once, the daemon re-keys withou
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from daemon.core import backup_format
-from daemon.core.backup_format import MasterKeys
-from daemon.errors import WrongPassphrase
 from tests.conftest import PASSPHRASE
-from tests.daemon_support import LocalHome, Peer, Recorder, minutes_ago, wait_for
-from tests.tray.support import XServer, standin_pystray, xvfb
+from tests.daemon_support import (
+    LocalHome,
+    Recorder,
+    opens_with,
+    phone_changed_passphrase,
+    wait_for,
+)
+from tests.tray.support import NEEDS_XVFB_XDOTOOL, XServer, standin_pystray
 from tray.app import TrayApp
 from tray.clipboard import Clipboard
 from tray.passphrase_dialog import (
@@ -29,20 +31,9 @@ from tray.passphrase_dialog import (
     passphrase_dialog,
 )
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
-    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool)",
-)
+pytestmark = NEEDS_XVFB_XDOTOOL
 
 NEW = "the phone's new passphrase"
-
-
-@pytest.fixture
-def display(monkeypatch: pytest.MonkeyPatch) -> Iterator[XServer]:
-    pytest.importorskip("tkinter")
-    with xvfb() as server:
-        monkeypatch.setenv("DISPLAY", server.display)
-        yield server
 
 
 def xdotool(server: XServer, *args: str) -> None:
@@ -102,43 +93,43 @@ def open_dialog(order: DialogOrder, answers: Answers) -> Callable[[], bool]:
 
 
 def test_a_wrong_passphrase_is_said_in_the_dialog_and_may_be_typed_again(
-    display: XServer,
+    tk_display: XServer,
 ) -> None:
     answers = Answers("that passphrase does not open phone's backups", ["Passphrase changed."])
     finished = open_dialog(device_order(("phone",)), answers)
-    when_ready(display)
-    type_in(display, "a typo")
+    when_ready(tk_display)
+    type_in(tk_display, "a typo")
     answers.wait_call()
-    when_ready(display)  # the title is back: the error is shown, the field empty again
-    type_in(display, NEW)
+    when_ready(tk_display)  # the title is back: the error is shown, the field empty again
+    type_in(tk_display, NEW)
     answers.wait_call()
-    when_ready(display, f"{WINDOW_TITLE} changed")
-    xdotool(display, "key", "Return")  # Close
+    when_ready(tk_display, f"{WINDOW_TITLE} changed")
+    xdotool(tk_display, "key", "Return")  # Close
     assert finished() is True
     assert answers.calls == [("a typo", None), (NEW, None)]  # once each: no current, no repeat
 
 
 def test_a_change_the_person_starts_asks_the_current_one_and_the_new_one_twice(
-    display: XServer,
+    tk_display: XServer,
 ) -> None:
     answers = Answers(["Passphrase changed."])
     finished = open_dialog(change_order(), answers)
-    when_ready(display)
-    type_in(display, PASSPHRASE, "new one", "new onf")  # the repeat differs: not sent
-    type_in(display, "new one")  # focus is back in the repeat field, emptied
+    when_ready(tk_display)
+    type_in(tk_display, PASSPHRASE, "new one", "new onf")  # the repeat differs: not sent
+    type_in(tk_display, "new one")  # focus is back in the repeat field, emptied
     answers.wait_call()
-    when_ready(display, f"{WINDOW_TITLE} changed")
-    xdotool(display, "key", "Escape")
+    when_ready(tk_display, f"{WINDOW_TITLE} changed")
+    xdotool(tk_display, "key", "Escape")
     assert finished() is True
     assert answers.calls == [("new one", PASSPHRASE)]
 
 
-def test_escape_changes_nothing(display: XServer) -> None:
+def test_escape_changes_nothing(tk_display: XServer) -> None:
     answers = Answers()
     finished = open_dialog(change_order(), answers)
-    when_ready(display)
-    xdotool(display, "type", "half typed")
-    xdotool(display, "key", "Escape")
+    when_ready(tk_display)
+    xdotool(tk_display, "type", "half typed")
+    xdotool(tk_display, "key", "Escape")
     assert finished() is False
     assert answers.calls == []
 
@@ -150,31 +141,15 @@ def test_without_a_display_nothing_changes(monkeypatch: pytest.MonkeyPatch) -> N
     assert answers.calls == []
 
 
-def opens_with(path: Path, *phrases: str) -> list[str]:
-    found = []
-    for phrase in phrases:
-        try:
-            backup_format.open_sealed(path.read_bytes(), MasterKeys(phrase))
-        except WrongPassphrase:
-            continue
-        found.append(phrase)
-    return found
-
-
 def test_from_the_tray_the_daemon_takes_the_phones_new_passphrase(
-    display: XServer, local_home, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    tk_display: XServer, local_home, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The phone changed its passphrase: the tray's "Enter phone's new passphrase…" opens
     the dialog; typed there, the running daemon re-seals under it and offers the phone's
     newer backup. The dialog's process never sees the passphrase in its environment."""
     me: LocalHome = local_home("desk")
-    phone = Peer("phone")
-    phone.drop(me.sync, [1], created=minutes_ago(5), seq=1)
     events = Recorder()
-    daemon = me.daemon(events)
-    events.wait("pending")
-    Peer("phone", passphrase=NEW, device_id=phone.device_id).drop(me.sync, [1, 3], seq=2)
-    wait_for(lambda: daemon.status().other_passphrase == ("phone",), what="the notice")
+    daemon = phone_changed_passphrase(me, NEW, events)
     monkeypatch.setenv("OTPSYNC_PASSPHRASE", "not for children")
     seen = tmp_path / "env"
     (tmp_path / "sitecustomize.py").write_text(  # runs first in the dialog's interpreter
@@ -184,11 +159,11 @@ def test_from_the_tray_the_daemon_takes_the_phones_new_passphrase(
     app = TrayApp(daemon, standin_pystray(), Clipboard(30))
     try:
         app.enter_new_passphrase()
-        when_ready(display)
-        type_in(display, NEW)
-        when_ready(display, f"{WINDOW_TITLE} changed")
+        when_ready(tk_display)
+        type_in(tk_display, NEW)
+        when_ready(tk_display, f"{WINDOW_TITLE} changed")
         assert opens_with(me.path / "data" / "vault.4otp.txt", PASSPHRASE, NEW) == [NEW]
-        xdotool(display, "key", "Return")
+        xdotool(tk_display, "key", "Return")
         wait_for(lambda: not app.passphrase_dialog_open, what="the dialog to close")
         events.wait("passphrase")
         wait_for(

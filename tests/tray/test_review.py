@@ -3,10 +3,9 @@ answered with real key presses (xdotool), as a person would: Alt+A, Alt+R, Escap
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from tests.conftest import Home
 from tests.daemon_support import Recorder
 from tests.tray.support import (
     LAPTOP_CODES,
+    NEEDS_XVFB_XDOTOOL,
     PHONE_CODES,
     XServer,
     drop,
@@ -23,24 +23,12 @@ from tests.tray.support import (
     listed,
     service,
     standin_pystray,
-    xvfb,
 )
 from tray.app import TrayApp
 from tray.clipboard import Clipboard
 from tray.review import WINDOW_TITLE, review_window
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
-    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool)",
-)
-
-
-@pytest.fixture
-def display(monkeypatch: pytest.MonkeyPatch) -> Iterator[XServer]:
-    pytest.importorskip("tkinter")
-    with xvfb() as server:
-        monkeypatch.setenv("DISPLAY", server.display)
-        yield server
+pytestmark = NEEDS_XVFB_XDOTOOL
 
 
 def press(server: XServer, *keys: str) -> None:
@@ -72,9 +60,9 @@ def answer(server: XServer, *keys: str) -> str | None:
     (("alt+a",), "approve"), (("alt+r",), "reject"), (("Escape",), None),
 ])  # fmt: skip
 def test_the_review_window_answers_with_the_persons_choice(
-    display: XServer, keys: tuple[str, ...], choice: str | None
+    tk_display: XServer, keys: tuple[str, ...], choice: str | None
 ) -> None:
-    assert answer(display, *keys) == choice
+    assert answer(tk_display, *keys) == choice
 
 
 def test_without_a_display_there_is_no_choice(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,7 +71,7 @@ def test_without_a_display_there_is_no_choice(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_review_from_the_tray_then_approve_merges(
-    display: XServer, clone_home: Callable[..., Home], tmp_path: Path
+    tk_display: XServer, clone_home: Callable[..., Home], tmp_path: Path
 ) -> None:
     """The notification's Review, on a real daemon: the window opens for the pending entry;
     Alt+A there merges it, as the menu's Approve merge does."""
@@ -98,7 +86,7 @@ def test_review_from_the_tray_then_approve_merges(
         drop(export_backup(phone, tmp_path / "phone-out"), laptop.sync)
         (offer,) = events.wait("pending")
         app.review(offer.data.entry.id)
-        press(display, "alt+a")
+        press(tk_display, "alt+a")
         events.wait("merged", timeout=20)
         assert daemon.status().pending == ()
         assert "GitHub" in listed(laptop)
@@ -108,7 +96,7 @@ def test_review_from_the_tray_then_approve_merges(
 
 
 def test_the_window_gets_no_passphrase_in_its_environment(
-    display: XServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    tk_display: XServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The window process is started with the tray's environment minus the passphrase."""
     monkeypatch.setenv("OTPSYNC_PASSPHRASE", "not for children")
@@ -121,7 +109,7 @@ def test_the_window_gets_no_passphrase_in_its_environment(
     result: list[str | None] = []
     thread = threading.Thread(target=lambda: result.append(review_window("t", [], timeout=30)))
     thread.start()
-    press(display, "Escape")
+    press(tk_display, "Escape")
     thread.join(30)
     assert result == [None]
     names = seen.read_text()
