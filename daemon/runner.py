@@ -393,11 +393,14 @@ class Daemon:
     def approve(self, entry_id: str, *, with_removals: bool = False) -> Future[Approved]:
         def run() -> Approved:
             result = self.service.approve(entry_id, with_removals=with_removals)
+            # One refresh with the new codes: a status without the entry but with the old
+            # codes would be a moment of "approved, yet not there".
             if result.exported:
-                self._after_export(result.exported)
-            elif result.export_error:
-                self._export_failed(result.export_error)
-            self._refresh(vault_changed=True)
+                self._after_export(result.exported, vault_changed=True)
+            else:
+                if result.export_error:
+                    self._export_failed(result.export_error)
+                self._refresh(vault_changed=True)
             self._emit("merged", merged_message(result), result)
             return result
 
@@ -742,9 +745,9 @@ class Daemon:
             self._write_status(export_failure=None)
         self._clear_problem("export")
 
-    def _after_export(self, done: Exported) -> None:
+    def _after_export(self, done: Exported, *, vault_changed: bool = False) -> None:
         self._export_works()
-        self._refresh()
+        self._refresh(vault_changed=vault_changed)
         self._emit("exported", f"Backed up {done.codes} codes to {done.path.name}", done)
 
     # --- status -----------------------------------------------------------------------------

@@ -406,6 +406,23 @@ def test_two_backups_from_one_second_the_one_offering_more_wins(me: LocalHome) -
     assert offered(view) == new_codes(1, 2)
 
 
+def test_an_approved_entry_leaves_the_status_with_its_codes_in_it(me: LocalHome) -> None:
+    """Every status a listener hears after an approve that also exports: no moment where
+    the entry is gone but its codes are not yet there (the tray would show neither)."""
+    events = Recorder()
+    daemon = me.daemon(events)
+    Peer("phone").drop(me.sync, [1])
+    (offer,) = events.wait("pending")
+    seen: list[tuple[int, tuple[str, ...]]] = []
+    daemon.add_listener(lambda e: seen.append(
+        (len(daemon.status().pending), tuple(c.issuer for c in daemon.status().codes))
+    ) if e.kind == "status" else None)  # fmt: skip
+    result = daemon.approve(offer.data.entry.id).result(timeout=30)
+    assert result.exported is not None
+    assert seen
+    assert all(codes == ("Service1",) for n, codes in seen if n == 0), seen
+
+
 def test_cli_approve_while_the_daemon_runs_shows_within_2_seconds(me: LocalHome) -> None:
     events = Recorder()
     daemon = me.daemon(events)
