@@ -32,6 +32,7 @@ from daemon.core.payload import VaultData
 from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable, WriteFailed
 from daemon.fsutil import ensure_private_dir, write_atomic
 from daemon.intake import describe_claims
+from daemon.memory import Releaser
 from daemon.notices import Coalescer, DeviceOffer, Notice
 from daemon.service import (
     Approved,
@@ -467,7 +468,10 @@ class Daemon:
         self._queue.put(_wake)
 
     def _run(self) -> None:
+        memory = Releaser()  # on this thread: it measures this thread's work
         while True:
+            if self._queue.empty():  # about to wait: what a burst of work freed goes back
+                memory.idle()
             timeout = max(0.0, self._next_wakeup() - time.monotonic())
             try:
                 job = self._queue.get(timeout=timeout)
