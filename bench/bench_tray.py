@@ -81,7 +81,7 @@ scheduler = BackgroundScheduler(timezone=UTC)
 scheduler.add_job(print, IntervalTrigger(hours=6))
 scheduler.start()
 observer = watchdog.observers.Observer()
-observer.schedule(watchdog.events.FileSystemEventHandler(), tempfile.gettempdir())
+observer.schedule(watchdog.events.FileSystemEventHandler(), tempfile.mkdtemp())
 observer.start()
 icon = pystray.Icon""",
     1,

@@ -728,7 +728,8 @@ class Daemon:
         index_stamp = stamp_of(self.service.inbox.index_file)  # before reading: see below
         pending = tuple(self.service.pending())
         if self._local_stamps is not None:  # what we just read: a later change is the CLI's
-            self._local_stamps = (self._local_stamps[0], index_stamp)
+            vault, _index, *records = self._local_stamps  # the order of _local_files()
+            self._local_stamps = (vault, index_stamp, *records)
         # An entry gone without a word (its index or copy lost, or approved, rejected…):
         # hand its file on again at the next rescan; consider() knows what it was.
         for path in before - {Path(v.entry.file) for v in pending}:
