@@ -32,6 +32,7 @@ from daemon.core.payload import VaultData
 from daemon.errors import AlreadyRunning, OtpsyncError, PassphraseUnavailable, WriteFailed
 from daemon.fsutil import ensure_private_dir, write_atomic
 from daemon.intake import describe_claims
+from daemon.memory import Releaser
 from daemon.notices import Coalescer, DeviceOffer, Notice
 from daemon.other_passphrase import notice as other_passphrase_notice
 from daemon.service import (
@@ -500,7 +501,10 @@ class Daemon:
         self._queue.put(_wake)
 
     def _run(self) -> None:
+        memory = Releaser()  # on this thread: it measures this thread's work
         while True:
+            if self._queue.empty():  # about to wait: what a burst of work freed goes back
+                memory.idle()
             timeout = max(0.0, self._next_wakeup() - time.monotonic())
             try:
                 job = self._queue.get(timeout=timeout)
@@ -757,7 +761,8 @@ class Daemon:
         index_stamp = stamp_of(self.service.inbox.index_file)  # before reading: see below
         pending = tuple(self.service.pending())
         if self._local_stamps is not None:  # what we just read: a later change is the CLI's
-            self._local_stamps = (self._local_stamps[0], index_stamp)
+            vault, _index, *records = self._local_stamps  # the order of _local_files()
+            self._local_stamps = (vault, index_stamp, *records)
         # An entry gone without a word (its index or copy lost, or approved, rejected…):
         # hand its file on again at the next rescan; consider() knows what it was.
         for path in before - {Path(v.entry.file) for v in pending}:

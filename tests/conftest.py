@@ -22,6 +22,14 @@ PASSPHRASE = "correct horse battery staple"
 FAST_KDF = KdfParams(memory_kib=KDF_FLOOR_MEMORY_KIB, iterations=KDF_FLOOR_ITERATIONS, lanes=1)
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures" / "interop"
+# What the tray process (`otpsync run`) must not hold until a command or a rare event needs
+# it: the tray runs for months, and each of these is memory it would carry for nothing
+# (bench/bench_tray.py measures the idle RSS; README, Performance). Import names, top-level
+# or dotted.
+LAZY_IN_THE_TRAY = (
+    "pykeepass", "lxml", "nacl", "zxingcpp", "mss", "qrcode",  # decrypting, reading, drawing QR
+    "daemon.importers", "daemon.exporters", "sqlite3",  # other apps' files: `import`, Add code
+)  # fmt: skip
 
 
 def otpsync_argv() -> list[str]:

@@ -204,12 +204,12 @@ class LogWatch(logging.Handler):
 
 
 @contextmanager
-def watching_logs(name: str = "daemon") -> Iterator[LogWatch]:
-    """Capture INFO and up from the ``daemon`` loggers for the duration."""
+def watching_logs(name: str = "daemon", level: int = logging.INFO) -> Iterator[LogWatch]:
+    """Capture ``level`` and up from the ``name`` loggers for the duration."""
     logger = logging.getLogger(name)
     handler, old = LogWatch(), logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(level)
     try:
         yield handler
     finally:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+from tests.conftest import LAZY_IN_THE_TRAY
 
 ROOT = Path(__file__).resolve().parents[1]
 # What the pure core may import: its own modules, our errors, arithmetic and crypto libraries.
@@ -61,3 +65,21 @@ def test_nothing_below_the_cli_imports_it_and_the_tray_uses_only_the_service() -
         for name in imports(path):
             if name.startswith("daemon."):
                 assert name in TRAY_MAY_USE, f"{path}: {name}"
+
+
+def loaded(code: str, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` a fresh interpreter holds in ``sys.modules`` after ``code``."""
+    probe = f"{code}\nimport sys; print('\\n'.join(n for n in {names!r} if n in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def test_otpsync_run_loads_none_of_what_only_a_command_or_a_rare_event_needs() -> None:
+    """What `otpsync run` imports before the tray starts: the whole parser (whose `import
+    --help` lists every format, written only when asked for), the daemon and the tray. The
+    running tray is checked too, at idle with a backup pending (tests/tray/test_tray_e2e.py)."""
+    code = (
+        "from daemon.cli import build_parser; build_parser().parse_args(['run'])\n"
+        "import daemon.runner, tray.app, tray.backend"
+    )
+    assert loaded(code, LAZY_IN_THE_TRAY) == []

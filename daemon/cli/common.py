@@ -7,9 +7,10 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from daemon.core.display import json_safe, shown
 from daemon.core.merge import Change
@@ -39,7 +40,18 @@ class EscapingFormatter(logging.Formatter):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is our one-line error with exit 2."""
+    """argparse, but a usage error is our one-line error with exit 2, and an epilog may be
+    written only when help is asked for (``epilog_from``): the format list of ``import``
+    needs every importer, which a running tray must not load just to parse ``run``."""
+
+    def __init__(self, *args: Any, epilog_from: Callable[[], str] | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self.epilog_from = epilog_from
+
+    def format_help(self) -> str:
+        if self.epilog_from is not None:
+            self.epilog, self.epilog_from = self.epilog_from(), None
+        return super().format_help()
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")

@@ -232,7 +232,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             " listed as not imported; the rest merge.",
             HELP_WIDTH,
         ),
-        epilog=format_list(),
+        epilog_from=format_list,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("file")

@@ -421,19 +421,3 @@ def test_entes_libsodium_constants_are_libsodiums() -> None:
     )  # fmt: skip
     assert bindings.crypto_secretstream_xchacha20poly1305_HEADERBYTES == ente.HEADER_BYTES
     assert bindings.crypto_secretstream_xchacha20poly1305_ABYTES == ente.MAC_BYTES
-
-
-def test_the_command_line_and_the_tray_load_no_decryption_library_until_needed() -> None:
-    """The tray runs for months: `otpsync run` (its parser lists every format) must not
-    carry pykeepass, lxml or PyNaCl in memory when no such file is opened."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; import tray.app, daemon.runner; from daemon.cli import build_parser;"
-        " build_parser();"
-        " print(sorted({m.split('.')[0] for m in sys.modules} & {'pykeepass', 'lxml', 'nacl',"
-        " 'zxingcpp', 'mss'}))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"

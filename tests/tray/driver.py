@@ -7,6 +7,7 @@ other lines). Orders:
 
 - ``{"do": "status"}``: the daemon's status and what the icon shows.
 - ``{"do": "menu"}``: the running icon's menu (``app.icon.menu``) as nested text.
+- ``{"do": "modules"}``: the names in ``sys.modules`` (what the idle tray holds).
 - ``{"do": "invoke", "path": ["Pending imports", "From phone", "Approve merge"]}``: find the
   item by text prefixes in ``app.icon.menu`` and call it, ``item(icon)``, on the GTK main
   loop, as pystray does for a click.
@@ -152,6 +153,8 @@ def serve(app: TrayApp, server: NotifyServer | None) -> None:
         try:
             if order["do"] == "status":
                 say({"ok": status(app)})
+            elif order["do"] == "modules":
+                say({"ok": sorted(sys.modules)})
             elif order["do"] == "menu":
                 say({"ok": menu_tree(app.icon.menu)})
             elif order["do"] == "invoke":

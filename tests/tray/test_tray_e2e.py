@@ -32,7 +32,7 @@ from typing import IO, Any
 import pytest
 from PIL import Image, ImageChops
 
-from tests.conftest import PASSPHRASE, Home, base_env
+from tests.conftest import LAZY_IN_THE_TRAY, PASSPHRASE, Home, base_env
 from tests.daemon_support import wait_for
 from tests.tray.support import (
     LAPTOP_CODES,
@@ -372,6 +372,9 @@ def test_tray_docks_badges_a_dropped_backup_and_approves_it_from_its_menu(
         screen.wait("the red badge", lambda img: screen.red_pixels(img) >= 8)
         badge = screen.shot("2-badge")
         assert screen.blue_box(badge) is not None
+        # Idle again with a backup pending (decrypted, planned, badge drawn, menu built):
+        # nothing only a command or a rare event needs was loaded on the way.
+        assert [m for m in LAZY_IN_THE_TRAY if m in driver.ask({"do": "modules"})] == []
 
         # 3. A click on the icon opens its menu; the keyboard walks to the pending import.
         left, top, right, bottom = icon_box
