@@ -66,7 +66,6 @@ icon.run()
 FLOOR = BARE_ICON.replace(
     "icon = pystray.Icon",
     """
-import tempfile
 from datetime import UTC
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -81,7 +80,7 @@ scheduler = BackgroundScheduler(timezone=UTC)
 scheduler.add_job(print, IntervalTrigger(hours=6))
 scheduler.start()
 observer = watchdog.observers.Observer()
-observer.schedule(watchdog.events.FileSystemEventHandler(), tempfile.mkdtemp())
+observer.schedule(watchdog.events.FileSystemEventHandler(), sys.argv[2])
 observer.start()
 icon = pystray.Icon""",
     1,
@@ -149,7 +148,8 @@ def measure(seconds: float, smaps: bool) -> None:
         Peer("phone").write(sync, [code(i) for i in range(40)], two_hours_ago)
 
         bare = subprocess.Popen([sys.executable, "-c", BARE_ICON, str(REPO)], env=env, **quiet)
-        floor = subprocess.Popen([sys.executable, "-c", FLOOR, str(REPO)], env=env, **quiet)
+        floor = subprocess.Popen([sys.executable, "-c", FLOOR, str(REPO), str(root)], env=env,
+                                 **quiet)  # fmt: skip
         exe = Path(sys.executable).parent / "otpsync"
         argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "daemon.cli"]
         tray = subprocess.Popen(
