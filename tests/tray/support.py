@@ -228,6 +228,19 @@ class XServer:
         env.update(extra)
         return env
 
+    def xdotool(self, *args: str, timeout: float = 10.0) -> None:
+        """Run xdotool on this display (keys and clicks go through XTEST: as typed); a
+        failure or a ``--sync`` wait longer than ``timeout`` fails the test."""
+        subprocess.run(["xdotool", *args], env=self.env(), timeout=timeout, check=True,
+                       capture_output=True)  # fmt: skip
+
+    def windows(self, *search: str) -> list[str]:
+        """The ids of the mapped windows ``xdotool search --onlyvisible SEARCH`` finds now
+        (none yet: empty); for ``wait_for``."""
+        done = subprocess.run(["xdotool", "search", "--onlyvisible", *search], env=self.env(),
+                              capture_output=True, text=True, timeout=10, check=False)  # fmt: skip
+        return done.stdout.split()
+
 
 @contextmanager
 def xvfb(size: str = "1024x320x24", log: IO[bytes] | None = None) -> Iterator[XServer]:

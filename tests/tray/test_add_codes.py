@@ -245,17 +245,7 @@ def qr_on_screen(server: XServer, tmp_path: Path) -> Iterator[Path]:
                               env=server.env(), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        wait_for(
-            lambda: subprocess.run(
-                ["xdotool", "search", "--onlyvisible", "--class", "display"],
-                env=server.env(),
-                capture_output=True,
-                timeout=10,
-                check=False,
-            ).stdout.strip(),
-            15,
-            "the image viewer's window",
-        )
+        wait_for(lambda: server.windows("--class", "display"), 15, "the image viewer's window")
         yield picture
     finally:
         stop(viewer)
@@ -308,17 +298,7 @@ def test_show_codes_opens_the_window_as_a_child_without_the_passphrase_in_argv_o
     tray.click("Show codes…")
     child = wait_for(lambda: tray.app._codes_window, 10, "the codes window's process")
     try:
-        wait_for(
-            lambda: subprocess.run(
-                ["xdotool", "search", "--onlyvisible", "--name", "^otpsync$"],
-                env=on_display.env(),
-                capture_output=True,
-                timeout=10,
-                check=False,
-            ).stdout.strip(),
-            15,
-            "the codes window",
-        )
+        wait_for(lambda: on_display.windows("--name", "^otpsync$"), 15, "the codes window")
         proc = Path("/proc") / str(child.pid)
         assert PASSPHRASE.encode() not in (proc / "cmdline").read_bytes()
         assert PASSPHRASE.encode() not in (proc / "environ").read_bytes()

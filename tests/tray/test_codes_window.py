@@ -295,10 +295,8 @@ def window_id(server: XServer, proc: subprocess.Popen[str]) -> str:
     def found() -> str | None:
         if proc.poll() is not None:
             raise AssertionError(f"otpsync codes exited {proc.returncode}")
-        done = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^otpsync$"],
-                              env=server.env(), capture_output=True, text=True, timeout=10,
-                              check=False)  # fmt: skip
-        return done.stdout.split()[0] if done.stdout.split() else None
+        found = server.windows("--name", "^otpsync$")
+        return found[0] if found else None
 
     return wait_for(found, 15, "the codes window")  # type: ignore[no-any-return]
 

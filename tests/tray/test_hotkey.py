@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +34,7 @@ def display(monkeypatch: pytest.MonkeyPatch) -> Iterator[XServer]:
 
 
 def press(server: XServer, keys: str) -> None:
-    subprocess.run(["xdotool", "key", keys], env=server.env(), timeout=10, check=True)
+    server.xdotool("key", keys)
 
 
 def test_the_spelling() -> None:
@@ -103,14 +102,7 @@ def test_the_tray_hotkey_opens_the_codes_window(
         press(display, "super+o")
         child = wait_for(lambda: app._codes_window, 10, "the codes window's process")
         try:
-            wait_for(
-                lambda: subprocess.run(
-                    ["xdotool", "search", "--onlyvisible", "--name", "^otpsync$"],
-                    env=display.env(), capture_output=True, timeout=10, check=False,
-                ).stdout.strip(),
-                15,
-                "the codes window",
-            )  # fmt: skip
+            wait_for(lambda: display.windows("--name", "^otpsync$"), 15, "the codes window")
             press(display, "Escape")
             assert child.wait(15) == 0
         finally:

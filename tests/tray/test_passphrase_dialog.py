@@ -4,7 +4,6 @@ daemon whose phone changed its passphrase: typed once, the daemon re-keys withou
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -34,26 +33,22 @@ from tray.passphrase_dialog import (
 pytestmark = NEEDS_XVFB_XDOTOOL
 
 NEW = "the phone's new passphrase"
-
-
-def xdotool(server: XServer, *args: str) -> None:
-    subprocess.run(["xdotool", *args], env=server.env(), timeout=30, check=True,
-                   capture_output=True)  # fmt: skip
+WAIT = 30.0  # s for xdotool: a Tk child starting, a real change behind its "changed" title
 
 
 def when_ready(server: XServer, title: str = WINDOW_TITLE) -> None:
     """Until the dialog is mapped with exactly ``title`` (its state), then focus it."""
-    xdotool(server, "search", "--sync", "--onlyvisible", "--name", f"^{title}$",
-            "windowfocus", "--sync")  # fmt: skip
+    server.xdotool("search", "--sync", "--onlyvisible", "--name", f"^{title}$",
+            "windowfocus", "--sync", timeout=WAIT)  # fmt: skip
 
 
 def type_in(server: XServer, *fields: str) -> None:
     """Type each field's text, Tab between them, Enter at the end (as typed: XTEST)."""
     for i, text in enumerate(fields):
         if i:
-            xdotool(server, "key", "Tab")
-        xdotool(server, "type", "--delay", "5", text)
-    xdotool(server, "key", "Return")
+            server.xdotool("key", "Tab", timeout=WAIT)
+        server.xdotool("type", "--delay", "5", text, timeout=WAIT)
+    server.xdotool("key", "Return", timeout=WAIT)
 
 
 class Answers:
@@ -73,7 +68,7 @@ class Answers:
         return reply
 
     def wait_call(self) -> None:
-        assert self.called.acquire(timeout=30), "the dialog sent nothing"
+        assert self.called.acquire(timeout=WAIT), "the dialog sent nothing"
 
 
 def open_dialog(order: DialogOrder, answers: Answers) -> Callable[[], bool]:
@@ -104,7 +99,7 @@ def test_a_wrong_passphrase_is_said_in_the_dialog_and_may_be_typed_again(
     type_in(tk_display, NEW)
     answers.wait_call()
     when_ready(tk_display, f"{WINDOW_TITLE} changed")
-    xdotool(tk_display, "key", "Return")  # Close
+    tk_display.xdotool("key", "Return", timeout=WAIT)  # Close
     assert finished() is True
     assert answers.calls == [("a typo", None), (NEW, None)]  # once each: no current, no repeat
 
@@ -119,7 +114,7 @@ def test_a_change_the_person_starts_asks_the_current_one_and_the_new_one_twice(
     type_in(tk_display, "new one")  # focus is back in the repeat field, emptied
     answers.wait_call()
     when_ready(tk_display, f"{WINDOW_TITLE} changed")
-    xdotool(tk_display, "key", "Escape")
+    tk_display.xdotool("key", "Escape", timeout=WAIT)
     assert finished() is True
     assert answers.calls == [("new one", PASSPHRASE)]
 
@@ -128,8 +123,8 @@ def test_escape_changes_nothing(tk_display: XServer) -> None:
     answers = Answers()
     finished = open_dialog(change_order(), answers)
     when_ready(tk_display)
-    xdotool(tk_display, "type", "half typed")
-    xdotool(tk_display, "key", "Escape")
+    tk_display.xdotool("type", "half typed", timeout=WAIT)
+    tk_display.xdotool("key", "Escape", timeout=WAIT)
     assert finished() is False
     assert answers.calls == []
 
@@ -137,7 +132,7 @@ def test_escape_changes_nothing(tk_display: XServer) -> None:
 def test_without_a_display_nothing_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISPLAY", ":999999")
     answers = Answers()
-    assert passphrase_dialog(change_order(), answers, timeout=30) is False
+    assert passphrase_dialog(change_order(), answers, timeout=WAIT) is False
     assert answers.calls == []
 
 
@@ -163,7 +158,7 @@ def test_from_the_tray_the_daemon_takes_the_phones_new_passphrase(
         type_in(tk_display, NEW)
         when_ready(tk_display, f"{WINDOW_TITLE} changed")
         assert opens_with(me.path / "data" / "vault.4otp.txt", PASSPHRASE, NEW) == [NEW]
-        xdotool(tk_display, "key", "Return")
+        tk_display.xdotool("key", "Return", timeout=WAIT)
         wait_for(lambda: not app.passphrase_dialog_open, what="the dialog to close")
         events.wait("passphrase")
         wait_for(

@@ -3,7 +3,6 @@ answered with real key presses (xdotool), as a person would: Alt+A, Alt+R, Escap
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -33,12 +32,9 @@ pytestmark = NEEDS_XVFB_XDOTOOL
 
 def press(server: XServer, *keys: str) -> None:
     """Once the Review window is mapped: focus it and type ``keys``."""
-    for command in (
-        ["search", "--sync", "--onlyvisible", "--name", WINDOW_TITLE, "windowfocus", "--sync"],
-        ["key", *keys],  # through XTEST, to the focused window: as typed
-    ):
-        subprocess.run(["xdotool", *command], env=server.env(), timeout=20, check=True,
-                       capture_output=True)  # fmt: skip
+    server.xdotool("search", "--sync", "--onlyvisible", "--name", WINDOW_TITLE,
+                   "windowfocus", "--sync", timeout=20)  # fmt: skip
+    server.xdotool("key", *keys, timeout=20)  # to the focused window
 
 
 def answer(server: XServer, *keys: str) -> str | None:

@@ -205,10 +205,6 @@ def tray_owner(display: str) -> bool:
         d.close()
 
 
-def xdotool(server: XServer, *args: str) -> None:
-    subprocess.run(["xdotool", *args], env=server.env(), timeout=10, check=True)
-
-
 # --- the driver -------------------------------------------------------------------------------
 
 
@@ -378,14 +374,14 @@ def test_tray_docks_badges_a_dropped_backup_and_approves_it_from_its_menu(
 
         # 3. A click on the icon opens its menu; the keyboard walks to the pending import.
         left, top, right, bottom = icon_box
-        xdotool(desktop, "mousemove", str((left + right) // 2), str((top + bottom) // 2))
-        xdotool(desktop, "click", "1")
+        desktop.xdotool("mousemove", str((left + right) // 2), str((top + bottom) // 2))
+        desktop.xdotool("click", "1")
         opened = screen.wait("the menu", lambda img: screen.menu_area(img) > 20_000 and img)
         first = screen.menu_area(opened)
         # Codes, Show codes…, Add code, Pending imports (1), open it
-        xdotool(desktop, "key", "Down", "Down", "Down", "Down", "Right")
+        desktop.xdotool("key", "Down", "Down", "Down", "Down", "Right")
         screen.wait("its submenu", lambda img: screen.menu_area(img) > first + 5000)
-        xdotool(desktop, "key", "Right")  # into "From phone · 3 new · …": its codes, Approve
+        desktop.xdotool("key", "Right")  # into "From phone · 3 new · …": its codes, Approve
         screen.wait("the import's submenu", lambda img: screen.menu_area(img) > first + 25_000)
         full = screen.settled()
         full.save(shots / "3-menu.png")
@@ -400,7 +396,7 @@ def test_tray_docks_badges_a_dropped_backup_and_approves_it_from_its_menu(
             assert cropped.size == (right - left, bottom - top)
         if os.environ.get("OTPSYNC_README_SCREENSHOT"):
             shutil.copyfile(crop, os.environ["OTPSYNC_README_SCREENSHOT"])
-        xdotool(desktop, "key", "Escape", "Escape", "Escape")
+        desktop.xdotool("key", "Escape", "Escape", "Escape")
         screen.wait("the menu to close", lambda img: screen.menu_area(img) < 500)
 
         # 4. "Approve merge", found in the running icon's menu object and called as pystray
@@ -600,16 +596,16 @@ def test_a_phone_with_a_new_passphrase_is_typed_in_from_the_notification(
         # The notification's button opens the dialog; Escape closes it, changing nothing.
         dialog = ("search", "--sync", "--onlyvisible", "--name", f"^{WINDOW_TITLE}$")
         driver.ask({"do": "notify_action", "id": told["id"], "key": "passphrase"})
-        xdotool(desktop, *dialog, "windowfocus", "--sync")
-        xdotool(desktop, "key", "Escape")
+        desktop.xdotool(*dialog, "windowfocus", "--sync")
+        desktop.xdotool("key", "Escape")
         wait_for(lambda: not driver.status()["passphrase_dialog"], 15, "the dialog to close")
         assert laptop.run("list").returncode == 0  # still the old passphrase
         # The menu's item opens it again; the phone's passphrase typed there re-keys the laptop.
         driver.ask({"do": "invoke", "path": ["Enter phone's new passphrase…"]})
-        xdotool(desktop, *dialog, "windowfocus", "--sync")
-        xdotool(desktop, "type", "--delay", "5", new)
-        xdotool(desktop, "key", "Return")
-        xdotool(desktop, "search", "--sync", "--onlyvisible", "--name",
+        desktop.xdotool(*dialog, "windowfocus", "--sync")
+        desktop.xdotool("type", "--delay", "5", new)
+        desktop.xdotool("key", "Return")
+        desktop.xdotool("search", "--sync", "--onlyvisible", "--name",
                 f"^{WINDOW_TITLE} changed$")  # fmt: skip
         assert laptop.run("list").returncode != 0  # the old passphrase opens nothing now
         pending = lambda: laptop.ok("pending", "--json", passphrase=new).stdout  # noqa: E731
@@ -617,7 +613,7 @@ def test_a_phone_with_a_new_passphrase_is_typed_in_from_the_notification(
         assert "Enter phone's new passphrase…" not in json.dumps(
             driver.ask({"do": "menu"}), ensure_ascii=False
         )
-        xdotool(desktop, "key", "Return")  # Close
+        desktop.xdotool("key", "Return")  # Close
 
         driver.ask({"do": "quit"})
         driver.event("stopped")
