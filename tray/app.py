@@ -36,6 +36,7 @@ from tray.passphrase_dialog import (
     DialogOrder,
     change_order,
     device_order,
+    now_use_another,
     passphrase_dialog,
 )
 from tray.review import review_window
@@ -140,7 +141,7 @@ class TrayApp:
             self.notifier.close("passphrase")
         if not new:
             return
-        text = f"{' and '.join(new)} now use{'s' if len(new) == 1 else ''} a different passphrase"
+        text = now_use_another(new)
         if not self.notifier.actions:
             self.notify(f"{text}: type it in the tray menu", tag="passphrase")
             return
@@ -148,8 +149,9 @@ class TrayApp:
         self.notify(f"{text}: type it here too", tag="passphrase", actions=(action,))
 
     def _refresh(self) -> None:
-        self._tell_stale(self.daemon.status())
-        self._tell_other_passphrase(self.daemon.status())
+        status = self.daemon.status()
+        self._tell_stale(status)
+        self._tell_other_passphrase(status)
         state = self.icon_state()
         if state != self._state:
             self._state = state

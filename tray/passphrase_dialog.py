@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 log = logging.getLogger(__name__)
@@ -45,15 +45,21 @@ class DialogOrder:
     repeat: bool = False
 
 
+def now_use_another(devices: Sequence[str]) -> str:
+    """ "phone now uses a different passphrase", "phone and tablet now use …": the dialog's
+    title and the notification's text."""
+    names = " and ".join(devices) or "another device"
+    return f"{names} now use{'s' if len(devices) <= 1 else ''} a different passphrase"
+
+
 def device_order(devices: tuple[str, ...]) -> DialogOrder:
     """For "phone now uses a different passphrase": type that one; it is checked against
     phone's backups, so it is asked once. ``devices``: names, escaped already."""
-    names = " and ".join(devices) or "another device"
-    them = devices[0] if len(devices) == 1 else "those devices"
+    them, uses = (devices[0], "uses") if len(devices) == 1 else ("those devices", "use")
     return DialogOrder(
-        f"{names} now use{'s' if len(devices) == 1 else ''} a different passphrase",
+        now_use_another(devices),
         (
-            f"Type the passphrase {them} uses now. otpsync checks that it opens"
+            f"Type the passphrase {them} {uses} now. otpsync checks that it opens"
             f" {them}'s backups, then re-seals this device's vault, snapshots and pending"
             " imports under it, writes a new backup, and removes this device's backups sealed"
             " with the old passphrase from the sync folder.",
