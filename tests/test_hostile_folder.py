@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -128,17 +129,25 @@ def _plant(folder: Path) -> tuple[Path, Path]:
     return fifo, zero
 
 
+def _run_planted(
+    home: Home, command: str
+) -> tuple[Path, Path, subprocess.CompletedProcess[str], float]:
+    """``otpsync COMMAND`` with a FIFO and a link to /dev/zero planted in the folder: the two
+    paths, what it did, and how long it took (the FIFO is released whatever happens)."""
+    fifo, zero = _plant(home.sync)
+    try:
+        started = time.monotonic()
+        done = home.run(command)
+        return fifo, zero, done, time.monotonic() - started
+    finally:
+        _release_fifo(fifo)
+
+
 def test_scan_names_a_planted_fifo_and_link_to_dev_zero_and_finishes(
     make_home: MakeHome,
 ) -> None:
     home = make_home("laptop")
-    fifo, zero = _plant(home.sync)
-    try:
-        started = time.monotonic()
-        done = home.run("scan")
-        elapsed = time.monotonic() - started
-    finally:
-        _release_fifo(fifo)
+    fifo, zero, done, elapsed = _run_planted(home, "scan")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "Looked at 2 files; queued 0.\n"
     assert sorted(done.stderr.splitlines()) == sorted([
@@ -150,13 +159,7 @@ def test_scan_names_a_planted_fifo_and_link_to_dev_zero_and_finishes(
 
 def test_init_with_a_planted_fifo_and_link_to_dev_zero_finishes(make_home: MakeHome) -> None:
     home = make_home("laptop", init=False)
-    fifo, zero = _plant(home.sync)
-    try:
-        started = time.monotonic()
-        done = home.run("init")
-        elapsed = time.monotonic() - started
-    finally:
-        _release_fifo(fifo)
+    fifo, zero, done, elapsed = _run_planted(home, "init")
     assert done.returncode == 0, done.stderr
     assert sorted(done.stderr.splitlines()) == sorted([
         f"otpsync: warning: ignored {fifo}: is a FIFO, not a file",
