@@ -96,6 +96,11 @@ class Home:
         assert done.returncode == 0, done.stderr
         return done
 
+    def add(self, *uris: str) -> None:
+        """``otpsync add -`` for each otpauth URI, on stdin (as a person should pass secrets)."""
+        for uri in uris:
+            self.ok("add", "-", input=uri + "\n")
+
     def digest(self) -> dict[str, str]:
         """Every file under the home and its content hash: to prove nothing changed."""
         return {

@@ -43,7 +43,7 @@ def codes_in(path: Path, phrase: str) -> int:
 def laptop(make_home, tmp_path: Path) -> Home:
     home: Home = make_home("laptop")
     for uri in URIS:
-        home.ok("add", "-", input=uri + "\n")
+        home.add(uri)
         home.ok("export")
     return home
 

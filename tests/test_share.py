@@ -20,8 +20,7 @@ URIS = [
 @pytest.fixture
 def laptop(make_home) -> Home:
     home: Home = make_home("laptop")
-    for uri in URIS:
-        home.ok("add", "-", input=uri + "\n")
+    home.add(*URIS)
     return home
 
 

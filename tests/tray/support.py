@@ -69,8 +69,7 @@ def tray_home(make_home: Callable[..., Home], device: str, codes: tuple[str, ...
     config = home.path / "config.toml"
     config.write_text(config.read_text() + DAEMON_SETTINGS)
     home.ok("init")
-    for uri in codes:
-        home.ok("add", "-", input=uri + "\n")
+    home.add(*codes)
     return home
 
 
@@ -92,8 +91,7 @@ class Templates:
             config = home.path / "config.toml"
             config.write_text(config.read_text() + DAEMON_SETTINGS)
             home.ok("init")
-            for uri in codes:
-                home.ok("add", "-", input=uri + "\n")
+            home.add(*codes)
             self._made[key] = home
         return self._made[key]
 
