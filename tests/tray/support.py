@@ -24,9 +24,11 @@ from typing import IO, Any
 import pytest
 
 from daemon.paths import Paths
-from daemon.runner import CodeLabel
+from daemon.runner import CodeLabel, Daemon
 from daemon.service import Service
 from tests.conftest import PASSPHRASE, Home
+from tests.daemon_support import Recorder
+from tray.app import TrayApp
 from tray.backend import pystray_base
 from tray.menu import Menu, MenuItem
 
@@ -205,6 +207,19 @@ def standin_pystray() -> types.ModuleType:
     module = types.ModuleType("pystray_standin")
     module.Icon = StandInIcon  # type: ignore[attr-defined]
     return module
+
+
+@dataclass
+class Running:
+    app: TrayApp
+    daemon: Daemon
+    events: Recorder
+    laptop: Home
+    phone: Home
+
+    @property
+    def icon(self) -> StandInIcon:
+        return self.app.icon  # type: ignore[no-any-return]
 
 
 # --- an X server ------------------------------------------------------------------------------

@@ -23,13 +23,13 @@ from daemon.core.filenames import backup_name
 from daemon.runner import LOCKED_PROBLEM, CodeLabel, Daemon, DaemonStatus
 from daemon.service import Service
 from tests.conftest import Home
-from tests.daemon_support import Recorder, wait_for
+from tests.daemon_support import wait_for
 from tests.tray.support import (
     LAPTOP_CODES,
     PHONE_CODES,
+    Running,
     StandInIcon,
     drop,
-    export_backup,
     item,
     labels,
     listed,
@@ -570,41 +570,6 @@ def test_every_item_calls_its_action(world: World) -> None:
 
 
 # --- approving and rejecting through the menu, on a real daemon --------------------------------
-
-
-@dataclass
-class Running:
-    app: TrayApp
-    daemon: Daemon
-    events: Recorder
-    laptop: Home
-    phone: Home
-
-    @property
-    def icon(self) -> StandInIcon:
-        return self.app.icon  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def running(clone_home: Callable[..., Home], tmp_path: Path) -> Iterator[Running]:
-    """The laptop's real daemon, with a TrayApp on it (stand-in icon), and the phone's real
-    backup (``otpsync export``) dropped into the sync folder and queued by the daemon."""
-    laptop = clone_home("laptop", LAPTOP_CODES)
-    phone = clone_home("phone", PHONE_CODES)
-    daemon = Daemon(service(laptop))
-    events = Recorder()
-    daemon.add_listener(events)
-    app = TrayApp(daemon, standin_pystray(), Clipboard(30))
-    daemon.start()
-    try:
-        app.icon.visible = True
-        drop(export_backup(phone, tmp_path / "phone-out"), laptop.sync)
-        events.wait("pending")
-        events.wait("notify")  # the burst (of one) is over: its notification is out
-        yield Running(app, daemon, events, laptop, phone)
-    finally:
-        app.quit()
-        daemon.stop()
 
 
 def test_a_queued_backup_updates_icon_menu_and_notifies(running: Running) -> None:

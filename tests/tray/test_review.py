@@ -4,27 +4,16 @@ answered with real key presses (xdotool), as a person would: Alt+A, Alt+R, Escap
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from daemon.runner import Daemon
-from tests.conftest import Home
-from tests.daemon_support import Recorder
 from tests.tray.support import (
-    LAPTOP_CODES,
     NEEDS_XVFB_XDOTOOL,
-    PHONE_CODES,
+    Running,
     XServer,
-    drop,
-    export_backup,
     listed,
-    service,
-    standin_pystray,
 )
-from tray.app import TrayApp
-from tray.clipboard import Clipboard
 from tray.review import WINDOW_TITLE, review_window
 
 pytestmark = NEEDS_XVFB_XDOTOOL
@@ -66,29 +55,15 @@ def test_without_a_display_there_is_no_choice(monkeypatch: pytest.MonkeyPatch) -
     assert review_window("From phone", ["+ GitHub — alice"], timeout=30) is None
 
 
-def test_review_from_the_tray_then_approve_merges(
-    tk_display: XServer, clone_home: Callable[..., Home], tmp_path: Path
-) -> None:
+def test_review_from_the_tray_then_approve_merges(tk_display: XServer, running: Running) -> None:
     """The notification's Review, on a real daemon: the window opens for the pending entry;
     Alt+A there merges it, as the menu's Approve merge does."""
-    laptop = clone_home("laptop", LAPTOP_CODES)
-    phone = clone_home("phone", PHONE_CODES)
-    daemon = Daemon(service(laptop))
-    events = Recorder()
-    daemon.add_listener(events)
-    app = TrayApp(daemon, standin_pystray(), Clipboard(30))
-    daemon.start()
-    try:
-        drop(export_backup(phone, tmp_path / "phone-out"), laptop.sync)
-        (offer,) = events.wait("pending")
-        app.review(offer.data.entry.id)
-        press(tk_display, "alt+a")
-        events.wait("merged", timeout=20)
-        assert daemon.status().pending == ()
-        assert "GitHub" in listed(laptop)
-    finally:
-        app.quit()
-        daemon.stop()
+    (offer,) = running.events.of("pending")
+    running.app.review(offer.data.entry.id)
+    press(tk_display, "alt+a")
+    running.events.wait("merged", timeout=20)
+    assert running.daemon.status().pending == ()
+    assert "GitHub" in listed(running.laptop)
 
 
 def test_the_window_gets_no_passphrase_in_its_environment(
